@@ -1,0 +1,638 @@
+"""The GAN model: two networks, their optimisers, a loss, and the training step."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from . import __version__
+from .checkpoint import load_checkpoint, save_checkpoint
+from .device import Precision, autocast, get_rng_state, grad_scaler, resolve_device, set_rng_state
+from .errors import BatchTypeError, CheckpointError, ConfigError, DataError
+from .losses import GANLoss, get_loss, gradient_penalty, r1_penalty
+from .presets import GANConfig, get_preset
+from .training.callbacks import Callback, ModelCheckpoint, ProgressBar, unique_state_keys
+from .training.history import History
+from .training.loop import run_epochs
+
+__all__ = ["DCGAN", "GAN"]
+
+logger = logging.getLogger(__name__)
+
+_NORMALIZE_HINT = (
+    "give images in [0, 1] (transforms.ToTensor()) or uint8 0–255, without "
+    "transforms.Normalize: the model maps them to its generator's range itself"
+)
+
+
+class GAN:
+    """A generative adversarial network ready to train, sample, save and load.
+
+    The model holds a generator ``G`` and a discriminator ``D``, one Adam
+    optimiser each, a loss (:mod:`mnistgan.losses`) and optionally an
+    exponential moving average of ``G`` used for sampling. Training runs
+    through :meth:`fit`, the library's one loop; variants override
+    :meth:`train_step`.
+
+    Args:
+        config: What to build and how to train; by default the ``"default"``
+            preset. Keyword ``overrides`` change its fields.
+        generator: Use this module instead of building one from ``config``. It
+            must map ``(N, latent_dim)`` to ``(N, *image_shape)`` in the range of
+            ``config.output``.
+        discriminator: Use this module instead of building one; it must map
+            images to logits of shape ``(N,)`` or ``(N, 1)``.
+        precision: ``"32"``, ``"bf16"`` or ``"16"`` (CUDA only) mixed precision
+            for the forward passes.
+        compile: Run both networks through ``torch.compile`` when training.
+        **overrides: :class:`~mnistgan.presets.GANConfig` fields, e.g.
+            ``lr_g=1e-3`` or ``loss="hinge"``.
+
+    Example:
+        >>> gan = GAN.from_preset("vanilla", ema_decay=0.99)
+        >>> gan.latent_dim, gan.image_shape
+        (100, (1, 28, 28))
+        >>> images = gan.sample(4, seed=0)
+        >>> images.shape, bool(images.min() >= 0), bool(images.max() <= 1)
+        (torch.Size([4, 1, 28, 28]), True, True)
+    """
+
+    def __init__(
+        self,
+        config: GANConfig | None = None,
+        *,
+        generator: nn.Module | None = None,
+        discriminator: nn.Module | None = None,
+        precision: Precision = "32",
+        compile: bool = False,
+        **overrides: Any,
+    ) -> None:
+        config = config if config is not None else get_preset("default")
+        if not isinstance(config, GANConfig):
+            raise ConfigError(
+                f"config must be a GANConfig (e.g. mnistgan.get_preset('default')), "
+                f"got {type(config).__name__}"
+            )
+        self.config = config.replace(**overrides) if overrides else config
+        self.loss: GANLoss = get_loss(self.config.loss)
+        self.custom_networks = generator is not None or discriminator is not None
+        self.generator = generator if generator is not None else self.config.build_generator()
+        self.discriminator = (
+            discriminator if discriminator is not None else self.config.build_discriminator()
+        )
+        for name, net in (("generator", self.generator), ("discriminator", self.discriminator)):
+            if not isinstance(net, nn.Module):
+                raise ConfigError(f"{name} must be a torch.nn.Module, got {type(net).__name__}")
+        self.ema: AveragedModel | None = None
+        if self.config.ema_decay is not None:
+            self.ema = AveragedModel(
+                self.generator,
+                multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay),
+                use_buffers=True,
+            )
+        self.opt_g = torch.optim.Adam(
+            self.generator.parameters(), lr=self.config.lr_g, betas=self.config.betas
+        )
+        self.opt_d = torch.optim.Adam(
+            self.discriminator.parameters(), lr=self.config.lr_d, betas=self.config.betas
+        )
+        if precision not in ("32", "bf16", "16"):
+            raise ConfigError(f'precision must be "32", "bf16" or "16", got {precision!r}')
+        self.precision: Precision = precision
+        self.compile = bool(compile)
+        self._scalers: dict[str, torch.amp.GradScaler | None] = {}
+        self._forward_g: nn.Module = self.generator
+        self._forward_d: nn.Module = self.discriminator
+        self.epoch = 0
+        self.global_step = 0
+        self.history = History()
+        self.stop_training = False
+        self.callbacks: list[Callback] = []
+        self._pending_callback_states: dict[str, Any] = {}
+        self._check_values = True
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> GAN:
+        """A GAN built from a named preset (see :func:`mnistgan.list_presets`).
+
+        Example:
+            >>> GAN.from_preset("mlp").config.preset
+            'mlp'
+        """
+        runtime = {k: overrides.pop(k) for k in ("precision", "compile") if k in overrides}
+        return cls(get_preset(name, **overrides), **runtime)
+
+    @property
+    def latent_dim(self) -> int:
+        """Size of the latent vector."""
+        return self.config.latent_dim
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """Shape ``(C, H, W)`` of the images."""
+        return self.config.image_shape
+
+    @property
+    def device(self) -> torch.device:
+        """The device the networks are on."""
+        return next(self.generator.parameters()).device
+
+    def to(self, device: str | torch.device) -> GAN:
+        """Move networks and optimiser state to ``device`` (``"auto"`` allowed).
+
+        Example:
+            >>> GAN.from_preset("vanilla").to("cpu").device
+            device(type='cpu')
+        """
+        target = resolve_device(device)
+        if target == self.device:
+            return self
+        self.generator.to(target)
+        self.discriminator.to(target)
+        if self.ema is not None:
+            self.ema.to(target)
+        for opt in (self.opt_g, self.opt_d):
+            for state in opt.state.values():
+                for key, value in state.items():
+                    if isinstance(value, Tensor) and key != "step":
+                        state[key] = value.to(target)
+        self._scalers.clear()
+        return self
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(preset={self.config.preset!r}, loss={self.config.loss!r}, "
+            f"epoch={self.epoch}, device={self.device})"
+        )
+
+    # ------------------------------------------------------------------ data
+
+    def prepare_batch(self, batch: Any) -> tuple[Tensor, Tensor | None]:
+        """Check a batch and map its images to the generator's range, on the model's device.
+
+        Accepts ``x`` or ``(x, y)`` where ``x`` is float in [0, 1] or uint8 0–255 with
+        shape ``(N, C, H, W)`` (or ``(N, H, W)`` for one channel).
+
+        Returns:
+            ``(images, labels)``; ``labels`` is ``None`` for unlabelled batches.
+
+        Raises:
+            BatchTypeError: If the batch is not a tensor or an ``(x, y)`` pair.
+            DataError: If the shape or the value range does not fit the model.
+        """
+        x, y = _split_batch(batch)
+        if x.dim() == 3 and self.image_shape[0] == 1:
+            x = x.unsqueeze(1)  # (N, H, W) -> (N, 1, H, W)
+        if x.dim() != 4 or tuple(x.shape[1:]) != self.image_shape:
+            c, h, w = self.image_shape
+            raise DataError(
+                f"images must have shape (N, {c}, {h}, {w}) for this model, got "
+                f"{tuple(x.shape)}; resize the data (e.g. mnistgan.data.load_dataset(..., "
+                f"image_size={h})) or build the model with image_shape="
+                f"({x.shape[1] if x.dim() == 4 else 1}, {x.shape[-2]}, {x.shape[-1]})"
+            )
+        if x.size(0) < 1:
+            raise DataError("a batch holds no images; check the loader's batch_size")
+        x = x.to(self.device, non_blocking=True)
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255)
+        elif not x.is_floating_point():
+            raise DataError(f"images must be float or uint8, got dtype {x.dtype}; {_NORMALIZE_HINT}")
+        elif self._check_values or self.device.type == "cpu":
+            # On accelerators only the first batch of a fit() is checked: the check
+            # reads values back to the host, which would stall every step.
+            low, high = torch.aminmax(x)
+            if not torch.isfinite(low) or not torch.isfinite(high):
+                raise DataError("images contain NaN or infinite values; clean the dataset")
+            if low < 0 or high > 1:
+                raise DataError(
+                    f"images must be in [0, 1], got values in [{low:.3f}, {high:.3f}]; "
+                    f"{_NORMALIZE_HINT}"
+                )
+        if self.config.output != "sigmoid":
+            x = x.mul(2).sub_(1)  # [0, 1] -> [-1, 1]
+        return x, y
+
+    def batch_size_of(self, batch: Any) -> int:
+        """Number of images in ``batch``."""
+        return int(_split_batch(batch)[0].size(0))
+
+    # ------------------------------------------------------------------ training
+
+    def sample_latent(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
+        """Standard normal latent vectors ``(n, latent_dim)`` on the model's device."""
+        if generator is not None:
+            return torch.randn(n, self.latent_dim, generator=generator).to(self.device)
+        return torch.randn(n, self.latent_dim, device=self.device)
+
+    def _scaler(self, name: str) -> torch.amp.GradScaler | None:
+        if name not in self._scalers:
+            self._scalers[name] = grad_scaler(self.device, self.precision)
+        return self._scalers[name]
+
+    def _update(self, loss: Tensor, optimizer: torch.optim.Optimizer, name: str) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        scaler = self._scaler(name)
+        if scaler is None:
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
+            scaler.step(optimizer)
+            scaler.update()
+
+    def _score(self, logits: Tensor) -> Tensor:
+        """Mean of D's output for logging: a probability for the BCE family."""
+        logits = logits.detach().float()
+        return (torch.sigmoid(logits) if self.loss.probabilities else logits).mean()
+
+    def train_step(self, batch: Any) -> dict[str, Tensor]:
+        """One training step: ``d_steps`` discriminator updates, then ``g_steps`` generator updates.
+
+        As in the reference implementations, the discriminator sees a real batch
+        and a detached fake batch; the generator then learns from the same fake
+        batch re-scored by the updated discriminator.
+
+        Args:
+            batch: ``x`` or ``(x, y)`` (see :meth:`prepare_batch`).
+
+        Returns:
+            0-d tensors ``loss_d``, ``loss_g``, ``d_real``, ``d_fake_before`` and
+            ``d_fake_after`` (probabilities for the BCE losses, mean critic output
+            otherwise).
+        """
+        real, _ = self.prepare_batch(batch)
+        self._check_values = False
+        n = real.size(0)
+        cfg, loss = self.config, self.loss
+        amp = autocast(self.device, self.precision)
+        for _ in range(cfg.d_steps):
+            z = self.sample_latent(n)
+            with amp:
+                fake = self._forward_g(z)
+            if cfg.r1_gamma > 0:
+                real.requires_grad_(True)
+            with amp:
+                real_logits = self._forward_d(real)
+                fake_logits = self._forward_d(fake.detach())
+                loss_d = loss.d_loss(real_logits.float(), fake_logits.float())
+            if loss.gradient_penalty:
+                loss_d = loss_d + cfg.gp_weight * gradient_penalty(
+                    self._forward_d, real.detach(), fake.detach()
+                )
+            if cfg.r1_gamma > 0:
+                loss_d = loss_d + cfg.r1_gamma / 2 * r1_penalty(real_logits, real)
+                real = real.detach()
+            self._update(loss_d, self.opt_d, "d")
+        self.discriminator.requires_grad_(False)  # G's update needs no gradient for D's weights
+        try:
+            for step in range(cfg.g_steps):
+                if step > 0:
+                    with amp:
+                        fake = self._forward_g(self.sample_latent(n))
+                with amp:
+                    after_logits = self._forward_d(fake)
+                    loss_g = loss.g_loss(after_logits.float())
+                self._update(loss_g, self.opt_g, "g")
+                if self.ema is not None:
+                    self.ema.update_parameters(self.generator)
+        finally:
+            self.discriminator.requires_grad_(True)
+        return {
+            "loss_d": loss_d.detach(),
+            "loss_g": loss_g.detach(),
+            "d_real": self._score(real_logits),
+            "d_fake_before": self._score(fake_logits),
+            "d_fake_after": self._score(after_logits),
+        }
+
+    def fit(
+        self,
+        loader: Iterable[Any],
+        epochs: int | None = None,
+        *,
+        callbacks: Sequence[Callback] = (),
+        device: str | torch.device | None = "auto",
+        resume: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+    ) -> History:
+        """Train on ``loader`` for ``epochs`` more epochs.
+
+        Args:
+            loader: Any iterable of ``x`` or ``(x, y)`` batches (a ``DataLoader``,
+                :class:`mnistgan.data.InMemoryLoader`, a list of tensors), images
+                in [0, 1] or uint8.
+            epochs: Epochs to train; by default ``config.epochs``. With ``resume``
+                it counts the whole run, the checkpointed epochs included, so
+                rerunning an interrupted call finishes it.
+            callbacks: Hooks (:mod:`mnistgan.training.callbacks`).
+            device: ``"auto"`` (CUDA, then MPS, then CPU), a device, or ``None`` to
+                stay where the model is.
+            resume: A checkpoint path, or ``"auto"`` for the newest good checkpoint
+                of the :class:`~mnistgan.training.ModelCheckpoint` callback's folder
+                (starting fresh when there is none).
+            progress: Add a :class:`~mnistgan.training.ProgressBar` unless one is
+                among ``callbacks``.
+
+        Returns:
+            The :class:`~mnistgan.training.History` of every step and epoch so far.
+
+        Raises:
+            DataError: If a batch does not fit the model (before any weight changes).
+            CheckpointError: If ``resume`` names a bad or mismatched checkpoint.
+
+        Example:
+            >>> import torch
+            >>> gan = GAN.from_preset("vanilla")
+            >>> batches = [torch.rand(16, 1, 28, 28) for _ in range(3)]
+            >>> history = gan.fit(batches, epochs=2, progress=False)
+            >>> gan.epoch, gan.global_step, len(history.epochs)
+            (2, 6, 2)
+        """
+        epochs = self.config.epochs if epochs is None else epochs
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ConfigError(f"epochs must be an int >= 0, got {epochs!r}")
+        callbacks = list(callbacks)
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise ConfigError(
+                    f"callbacks must be mnistgan Callback instances, got {type(cb).__name__}"
+                )
+        if progress and not any(isinstance(cb, ProgressBar) for cb in callbacks):
+            callbacks.append(ProgressBar())
+        if device is not None:
+            self.to(device)
+        target = self.epoch + epochs
+        if resume is not None:
+            path = self._resume_path(resume, callbacks)
+            if path is not None:
+                self.load_state_dict(load_checkpoint(path, map_location=self.device))
+                logger.info("resumed from %s at epoch %d", path, self.epoch)
+                target = epochs
+        self.callbacks = callbacks
+        for key, cb in zip(unique_state_keys(callbacks), callbacks):
+            if key in self._pending_callback_states:
+                cb.load_state_dict(self._pending_callback_states.pop(key))
+        self.generator.train()
+        self.discriminator.train()
+        self._forward_g, self._forward_d = self._compiled()
+        if isinstance(loader, Tensor):
+            raise BatchTypeError(
+                "loader must be an iterable of batches, got a single tensor; wrap it: "
+                "DataLoader(TensorDataset(images), batch_size=64), or [images] for one batch"
+            )
+        try:
+            return run_epochs(self, loader, target_epoch=target, callbacks=callbacks)
+        finally:
+            self._check_values = True
+
+    def _compiled(self) -> tuple[nn.Module, nn.Module]:
+        if not self.compile:
+            return self.generator, self.discriminator
+        return torch.compile(self.generator), torch.compile(self.discriminator)  # type: ignore[return-value]
+
+    @staticmethod
+    def _resume_path(resume: str | os.PathLike[str], callbacks: Sequence[Callback]) -> Path | None:
+        if str(resume) != "auto":
+            return Path(resume)
+        checkpointers = [cb for cb in callbacks if isinstance(cb, ModelCheckpoint)]
+        if not checkpointers:
+            raise ConfigError(
+                'resume="auto" looks in the ModelCheckpoint callback\'s folder, but no '
+                "ModelCheckpoint is among callbacks; add one or pass a checkpoint path"
+            )
+        path = checkpointers[0].latest()
+        if path is None:
+            logger.info("no checkpoint in %s; starting fresh", checkpointers[0].directory)
+        return path
+
+    # ------------------------------------------------------------------ sampling
+
+    def _sampler(self) -> nn.Module:
+        return self.ema.module if self.ema is not None else self.generator
+
+    @torch.no_grad()
+    def generate(self, z: Tensor, *, batch_size: int = 1000) -> Tensor:
+        """Images from given latent vectors, in [0, 1], on the CPU.
+
+        Uses the EMA generator when the model has one, in eval mode; the
+        networks' training mode is restored afterwards.
+
+        Args:
+            z: Latent vectors ``(N, latent_dim)``.
+            batch_size: Vectors per forward pass.
+
+        Returns:
+            Float images ``(N, C, H, W)`` in [0, 1].
+
+        Raises:
+            DataError: If ``z`` has the wrong shape.
+
+        Example:
+            >>> gan = GAN.from_preset("dcgan")
+            >>> gan.generate(torch.zeros(2, 64)).shape
+            torch.Size([2, 1, 28, 28])
+        """
+        if not isinstance(z, Tensor) or z.dim() != 2 or z.size(1) != self.latent_dim:
+            got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
+            raise DataError(
+                f"z must be a tensor of shape (N, {self.latent_dim}), got {got}; "
+                f"draw it with gan.sample_latent(N)"
+            )
+        net = self._sampler()
+        was_training = net.training
+        net.eval()
+        try:
+            chunks = [
+                net(chunk.to(self.device, torch.float32)).float().cpu()
+                for chunk in z.split(batch_size)
+            ]
+        finally:
+            net.train(was_training)
+        images = torch.cat(chunks) if chunks else torch.empty(0, *self.image_shape)
+        low, high = self.config.image_range
+        return images.sub_(low).div_(high - low).clamp_(0, 1)
+
+    def sample(self, n: int, *, seed: int | None = None) -> Tensor:
+        """``n`` generated images, float in [0, 1], shape ``(n, C, H, W)``, on the CPU.
+
+        Args:
+            n: Number of images.
+            seed: Draw the latents from a generator seeded with this, leaving the
+                global random state alone; ``None`` uses the global state.
+
+        Example:
+            >>> gan = GAN.from_preset("vanilla")
+            >>> torch.equal(gan.sample(8, seed=1), gan.sample(8, seed=1))
+            True
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ConfigError(f"n must be an int >= 0, got {n!r}")
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        return self.generate(self.sample_latent(n, generator=gen))
+
+    # ------------------------------------------------------------------ persistence
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a checkpoint holds: config, weights, optimisers, counters, RNG, history."""
+        return {
+            "mnistgan_version": __version__,
+            "config": self.config.to_dict(),
+            "custom_networks": self.custom_networks,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scalers": {k: s.state_dict() for k, s in self._scalers.items() if s is not None},
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "rng": get_rng_state(),
+            "history": self.history.state_dict(),
+            "callbacks": {
+                key: cb.state_dict()
+                for key, cb in zip(unique_state_keys(self.callbacks), self.callbacks)
+            }
+            or dict(self._pending_callback_states),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any], *, restore_rng: bool = True) -> None:
+        """Restore :meth:`state_dict` into this model (same architecture).
+
+        Args:
+            state: A checkpoint's content.
+            restore_rng: Also restore the global random states, so that training
+                continues exactly as the saved run would have.
+
+        Raises:
+            CheckpointError: If the checkpoint was written for another architecture.
+        """
+        saved = GANConfig.from_dict(state["config"])
+        if _architecture(saved) != _architecture(self.config):
+            raise CheckpointError(
+                f"the checkpoint was written for another model (preset {saved.preset!r}, "
+                f"latent_dim {saved.latent_dim}, image_shape {saved.image_shape}) than this one "
+                f"(preset {self.config.preset!r}, latent_dim {self.latent_dim}, image_shape "
+                f"{self.image_shape}); load it with GAN.load(path) instead"
+            )
+        try:
+            self.generator.load_state_dict(state["generator"])
+            self.discriminator.load_state_dict(state["discriminator"])
+            if self.ema is not None and state.get("ema") is not None:
+                self.ema.load_state_dict(state["ema"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        except (RuntimeError, KeyError, ValueError) as err:
+            raise CheckpointError(
+                f"the checkpoint's weights do not fit this model's networks ({err}); load it "
+                f"with GAN.load(path), or build the same networks it was saved with"
+            ) from err
+        for key, scaler_state in state.get("scalers", {}).items():
+            scaler = self._scaler(key)
+            if scaler is not None:
+                scaler.load_state_dict(scaler_state)
+        self.epoch = int(state["epoch"])
+        self.global_step = int(state["global_step"])
+        self.history.load_state_dict(state["history"])
+        self._pending_callback_states = dict(state.get("callbacks", {}))
+        if restore_rng:
+            set_rng_state(state["rng"])
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write a checkpoint atomically (see :mod:`mnistgan.checkpoint`).
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> gan = GAN.from_preset("vanilla")
+            >>> with tempfile.TemporaryDirectory() as tmp:
+            ...     path = gan.save(pathlib.Path(tmp) / "g.pt")
+            ...     torch.equal(GAN.load(path).sample(2, seed=0), gan.sample(2, seed=0))
+            True
+        """
+        return save_checkpoint(self.state_dict(), path)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        generator: nn.Module | None = None,
+        discriminator: nn.Module | None = None,
+        device: str | torch.device | None = None,
+        restore_rng: bool = True,
+    ) -> GAN:
+        """Rebuild a model from a checkpoint written by :meth:`save`.
+
+        The networks are rebuilt from the stored config; checkpoints of custom
+        networks need the same ``generator``/``discriminator`` modules passed in.
+        The file is read with ``torch.load(weights_only=True)``: it cannot run code.
+
+        Args:
+            path: The checkpoint.
+            generator: The generator module, for checkpoints of custom networks.
+            discriminator: The discriminator module, ditto.
+            device: Where to put the model (``None``: the CPU).
+            restore_rng: Restore the saved global random states, so that further
+                training continues exactly (see :meth:`load_state_dict`).
+
+        Raises:
+            CheckpointError: If the file is missing, corrupt, unsafe or does not fit.
+        """
+        state = load_checkpoint(path)
+        try:
+            config = GANConfig.from_dict(state["config"])
+        except (KeyError, TypeError, ConfigError) as err:
+            raise CheckpointError(f"{path}: the checkpoint's model config is unreadable ({err})") from err
+        if state.get("custom_networks") and (generator is None or discriminator is None):
+            raise CheckpointError(
+                f"{path} was saved from custom networks; pass the same modules: "
+                f"GAN.load(path, generator=..., discriminator=...)"
+            )
+        model = cls(config, generator=generator, discriminator=discriminator)
+        if device is not None:
+            model.to(device)
+        model.load_state_dict(state, restore_rng=restore_rng)
+        return model
+
+
+class DCGAN(GAN):
+    """The default GAN: a small 28x28 DCGAN tuned to train well on MNIST on a CPU.
+
+    Same as ``GAN.from_preset("default", **overrides)``.
+
+    Example:
+        >>> gan = DCGAN(lr_g=1e-3)
+        >>> gan.config.preset, gan.config.lr_g
+        ('default', 0.001)
+    """
+
+    def __init__(self, config: GANConfig | None = None, **kwargs: Any) -> None:
+        super().__init__(config if config is not None else get_preset("default"), **kwargs)
+
+
+def _architecture(config: GANConfig) -> tuple[Any, ...]:
+    return (config.generator, config.discriminator, config.latent_dim, config.image_shape, config.output)
+
+
+def _split_batch(batch: Any) -> tuple[Tensor, Tensor | None]:
+    if isinstance(batch, Tensor):
+        return batch, None
+    if isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], Tensor):
+        y = batch[1] if len(batch) > 1 and isinstance(batch[1], Tensor) else None
+        return batch[0], y
+    described = type(batch).__name__
+    if isinstance(batch, (tuple, list)) and batch:
+        described += f" whose first item is {type(batch[0]).__name__}"
+    raise BatchTypeError(
+        f"a batch must be a tensor of images or an (images, labels) pair of tensors, got "
+        f"{described}; use transforms.ToTensor() in the dataset so the DataLoader yields tensors"
+    )

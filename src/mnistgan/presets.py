@@ -1,0 +1,426 @@
+"""Model configurations and the registry of named presets.
+
+A :class:`GANConfig` says everything needed to rebuild a GAN by name: which
+builder makes each network and with which arguments, the latent and image
+shapes, and the training settings. It is a frozen dataclass of plain values, so
+it travels inside checkpoints and loads without running code.
+
+Presets are named functions returning a config. The six built in are the
+library's tuned default (``"default"``, used by :class:`mnistgan.DCGAN`) and five
+reference architectures rebuilt exactly from their write-ups:
+
+============  =======================================================  ==========  ==========
+name          architecture                                             G params    D params
+============  =======================================================  ==========  ==========
+``infogan``   FC → deconv G (sigmoid), conv+pool D, 28 px              6,679,105   1,102,721
+``dcgan64``   classic DCGAN, 64 px, nz 100, ngf = ndf = 64             3,574,656   2,763,520
+``mlp``       MLP 100→256→512→1024→784, D 784→1024→512→256→1           1,486,352   1,460,225
+``dcgan``     28 px DCGAN with noise 64 (kernels 3/4/3/4)              747,841     64,545
+``vanilla``   one hidden layer of 128 in G and D                       114,064     100,609
+============  =======================================================  ==========  ==========
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from torch import nn
+
+from .builders import BUILDERS, ImageShape
+from .errors import ConfigError
+from .losses import get_loss
+
+__all__ = [
+    "GANConfig",
+    "NetworkSpec",
+    "Output",
+    "get_preset",
+    "list_presets",
+    "register_preset",
+]
+
+Output = Literal["tanh", "sigmoid", "none"]
+"""The generator's output activation, which fixes the range images are trained in."""
+
+_OUTPUTS = ("tanh", "sigmoid", "none")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A network named by its builder and the builder's keyword arguments.
+
+    The latent size, image shape and (for generators) output activation are not
+    part of ``kwargs``: :class:`GANConfig` passes them, so one override changes
+    both networks consistently.
+
+    Args:
+        builder: A name in :data:`mnistgan.builders.BUILDERS`.
+        kwargs: Plain-value keyword arguments for the builder.
+
+    Example:
+        >>> spec = NetworkSpec("mlp_discriminator", {"hidden": (128,)})
+        >>> spec.build(image_shape=(1, 28, 28))(__import__("torch").rand(2, 1, 28, 28)).shape
+        torch.Size([2])
+    """
+
+    builder: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.builder not in BUILDERS:
+            raise ConfigError(
+                f"builder must be one of {sorted(BUILDERS)}, got {self.builder!r}"
+            )
+        object.__setattr__(self, "kwargs", dict(self.kwargs))
+
+    def build(self, **shared: Any) -> nn.Module:
+        """Call the builder with ``kwargs`` plus the ``shared`` arguments."""
+        return BUILDERS[self.builder](**shared, **self.kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-value form, for checkpoints."""
+        return {"builder": self.builder, "kwargs": _plain(self.kwargs)}
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists recursively, so the form is JSON-friendly and stable."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _tuples(value: Any) -> Any:
+    """Lists back to tuples recursively (builders take tuples for widths and shapes)."""
+    if isinstance(value, Mapping):
+        return {k: _tuples(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """Everything needed to rebuild and train a GAN.
+
+    Args:
+        generator: The generator's builder and arguments.
+        discriminator: The discriminator's builder and arguments.
+        latent_dim: Size of the latent vector.
+        image_shape: Image shape ``(C, H, W)``; data is resized to it.
+        output: Generator output activation; ``"tanh"`` trains on images in
+            [-1, 1], ``"sigmoid"`` on [0, 1], ``"none"`` on [-1, 1] unbounded.
+        loss: A name from :func:`mnistgan.losses.list_losses`.
+        lr_g: Generator learning rate (Adam).
+        lr_d: Discriminator learning rate (Adam).
+        betas: Adam betas for both optimisers.
+        batch_size: Suggested batch size (the data loader decides the real one).
+        epochs: Suggested number of epochs.
+        d_steps: Discriminator updates per training step.
+        g_steps: Generator updates per training step.
+        gp_weight: Weight of the gradient penalty (``loss="wgan-gp"``).
+        r1_gamma: R1 penalty weight γ (the D loss gets γ/2·R1); 0 turns it off.
+        ema_decay: Decay of an exponential moving average of the generator's
+            weights used for sampling, or ``None`` for no EMA.
+        preset: The preset this config came from, if any (informational).
+
+    Example:
+        >>> config = get_preset("vanilla")
+        >>> config.latent_dim, config.image_shape, config.loss
+        (100, (1, 28, 28), 'bce')
+        >>> config.replace(lr_g=1e-3).lr_g
+        0.001
+        >>> GANConfig.from_dict(config.to_dict()) == config
+        True
+    """
+
+    generator: NetworkSpec
+    discriminator: NetworkSpec
+    latent_dim: int = 100
+    image_shape: ImageShape = (1, 28, 28)
+    output: Output = "tanh"
+    loss: str = "bce"
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    batch_size: int = 64
+    epochs: int = 20
+    d_steps: int = 1
+    g_steps: int = 1
+    gp_weight: float = 10.0
+    r1_gamma: float = 0.0
+    ema_decay: float | None = None
+    preset: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "image_shape", tuple(self.image_shape))
+        object.__setattr__(self, "betas", tuple(self.betas))
+        for name in ("latent_dim", "batch_size", "epochs", "d_steps", "g_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive int, got {value!r}")
+        if len(self.image_shape) != 3 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in self.image_shape
+        ):
+            raise ConfigError(
+                f"image_shape must be (channels, height, width) of positive ints, "
+                f"got {self.image_shape!r}"
+            )
+        if self.output not in _OUTPUTS:
+            raise ConfigError(f"output must be one of {list(_OUTPUTS)}, got {self.output!r}")
+        get_loss(self.loss)
+        for name in ("lr_g", "lr_d"):
+            if not _is_number(getattr(self, name)) or getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be a positive float, got {getattr(self, name)!r}")
+        if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"betas must be two floats in [0, 1), got {self.betas!r}")
+        for name in ("gp_weight", "r1_gamma"):
+            if not _is_number(getattr(self, name)) or getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be a float >= 0, got {getattr(self, name)!r}")
+        if self.ema_decay is not None and not (
+            _is_number(self.ema_decay) and 0 < self.ema_decay < 1
+        ):
+            raise ConfigError(
+                f"ema_decay must be a float in (0, 1) such as 0.999, or None, "
+                f"got {self.ema_decay!r}"
+            )
+
+    def build_generator(self) -> nn.Module:
+        """A fresh generator (random weights)."""
+        return self.generator.build(
+            latent_dim=self.latent_dim, image_shape=self.image_shape, out_act=self.output
+        )
+
+    def build_discriminator(self) -> nn.Module:
+        """A fresh discriminator (random weights)."""
+        return self.discriminator.build(image_shape=self.image_shape)
+
+    @property
+    def image_range(self) -> tuple[float, float]:
+        """The value range the generator works in: (0, 1) for sigmoid, else (-1, 1)."""
+        return (0.0, 1.0) if self.output == "sigmoid" else (-1.0, 1.0)
+
+    def replace(self, **overrides: Any) -> GANConfig:
+        """A copy with some fields changed.
+
+        ``generator`` and ``discriminator`` may be given as a mapping of builder
+        arguments, which is merged into the current ones.
+
+        Raises:
+            ConfigError: If a name is not a field, or a value is invalid.
+        """
+        fields = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise ConfigError(
+                f"unknown config field(s) {unknown}; valid fields are {sorted(fields)}"
+            )
+        for net in ("generator", "discriminator"):
+            value = overrides.get(net)
+            if isinstance(value, Mapping) and "builder" not in value:
+                current: NetworkSpec = getattr(self, net)
+                overrides[net] = NetworkSpec(current.builder, {**current.kwargs, **value})
+            elif isinstance(value, Mapping):
+                overrides[net] = NetworkSpec(value["builder"], _tuples(value.get("kwargs", {})))
+        return dataclasses.replace(self, **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values only (str, int, float, bool, None, lists, dicts)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["generator"] = self.generator.to_dict()
+        out["discriminator"] = self.discriminator.to_dict()
+        return {k: _plain(v) for k, v in out.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GANConfig:
+        """Rebuild a config written by :meth:`to_dict`.
+
+        Raises:
+            ConfigError: If a key is unknown or a value is invalid.
+        """
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - fields)
+        if unknown:
+            raise ConfigError(
+                f"unknown config field(s) {unknown}; this config was written by a different "
+                f"mnistgan version — upgrade mnistgan to read it"
+            )
+        values = {k: _tuples(v) for k, v in data.items()}
+        for net in ("generator", "discriminator"):
+            spec = data[net]
+            values[net] = NetworkSpec(spec["builder"], _tuples(spec.get("kwargs", {})))
+        return cls(**values)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# --------------------------------------------------------------------------- registry
+
+_PRESETS: dict[str, Callable[[], GANConfig]] = {}
+
+
+def register_preset(name: str) -> Callable[[Callable[[], GANConfig]], Callable[[], GANConfig]]:
+    """Register a function returning a :class:`GANConfig` under ``name``.
+
+    Use it as a decorator on a function of no arguments::
+
+        @register_preset("vanilla-small")
+        def vanilla_small() -> GANConfig:
+            return get_preset("vanilla").replace(latent_dim=8)
+
+    Raises:
+        ConfigError: If ``name`` is already registered.
+
+    Example:
+        >>> register_preset("vanilla")(lambda: get_preset("mlp"))
+        Traceback (most recent call last):
+        ...
+        mnistgan.errors.ConfigError: a preset named 'vanilla' is already registered; ...
+    """
+
+    def decorator(fn: Callable[[], GANConfig]) -> Callable[[], GANConfig]:
+        if name in _PRESETS:
+            raise ConfigError(
+                f"a preset named {name!r} is already registered; choose another name"
+            )
+        _PRESETS[name] = fn
+        return fn
+
+    return decorator
+
+
+def list_presets() -> list[str]:
+    """Names of the registered presets, sorted.
+
+    Example:
+        >>> list_presets()
+        ['dcgan', 'dcgan64', 'default', 'infogan', 'mlp', 'vanilla']
+    """
+    return sorted(_PRESETS)
+
+
+def get_preset(name: str, **overrides: Any) -> GANConfig:
+    """The config of a named preset, with optional field overrides.
+
+    Args:
+        name: A name from :func:`list_presets`.
+        **overrides: :class:`GANConfig` fields to change, e.g. ``lr_g=1e-3`` or
+            ``generator={"norm": "spectral"}``.
+
+    Raises:
+        ConfigError: If the name is unknown (the message lists the known ones) or
+            an override is invalid.
+
+    Example:
+        >>> get_preset("dcgan").latent_dim
+        64
+        >>> get_preset("dcgan", latent_dim=16).build_generator()(
+        ...     __import__("torch").randn(2, 16)).shape
+        torch.Size([2, 1, 28, 28])
+    """
+    try:
+        factory = _PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown preset {name!r}; known presets: {list_presets()}") from None
+    config = dataclasses.replace(factory(), preset=name)
+    return config.replace(**overrides) if overrides else config
+
+
+# --------------------------------------------------------------------------- presets
+
+
+@register_preset("default")
+def _default() -> GANConfig:
+    """The library's default: a small 28 px DCGAN tuned to train well on a CPU."""
+    return GANConfig(
+        generator=NetworkSpec("conv_generator", {"base_width": 64}),
+        discriminator=NetworkSpec("conv_discriminator", {"base_width": 64}),
+        latent_dim=64,
+        batch_size=128,
+        epochs=10,
+        ema_decay=0.999,
+    )
+
+
+@register_preset("infogan")
+def _infogan() -> GANConfig:
+    """InfoGAN's MNIST networks without the latent codes (sigmoid output)."""
+    return GANConfig(
+        generator=NetworkSpec("fc_conv_generator", {"fc_width": 1024, "widths": (128, 64), "bias": True}),
+        discriminator=NetworkSpec("conv_pool_discriminator", {"widths": (32, 64), "fc_width": 1024}),
+        output="sigmoid",
+        epochs=50,
+    )
+
+
+@register_preset("dcgan64")
+def _dcgan64() -> GANConfig:
+    """The classic DCGAN at 64x64 (MNIST resized), no biases, N(0, 0.02) init."""
+    return GANConfig(
+        generator=NetworkSpec("conv_generator", {"base_width": 64, "bias": False}),
+        discriminator=NetworkSpec("conv_discriminator", {"base_width": 64, "bias": False}),
+        image_shape=(1, 64, 64),
+        batch_size=128,
+        epochs=5,
+    )
+
+
+@register_preset("mlp")
+def _mlp() -> GANConfig:
+    """MLP generator and discriminator, Adam 2e-4, batch 64, 50 epochs."""
+    return GANConfig(
+        generator=NetworkSpec("mlp_generator", {"hidden": (256, 512, 1024)}),
+        discriminator=NetworkSpec("mlp_discriminator", {"hidden": (1024, 512, 256)}),
+        batch_size=64,
+        epochs=50,
+    )
+
+
+@register_preset("dcgan")
+def _dcgan() -> GANConfig:
+    """A 28 px DCGAN with noise 64 and kernels 3/4/3/4 (second block at stride 1)."""
+    return GANConfig(
+        generator=NetworkSpec(
+            "conv_generator",
+            {
+                "widths": (256, 128, 64),
+                "kernels": (3, 4, 3, 4),
+                "strides": (2, 1, 2, 2),
+                "paddings": (0, 0, 0, 0),
+                "bias": True,
+                "init": "default",
+            },
+        ),
+        discriminator=NetworkSpec(
+            "conv_discriminator",
+            {
+                "widths": (16, 32, 64),
+                "kernels": (3, 5, 5),
+                "strides": (2, 2, 2),
+                "paddings": (0, 0, 0),
+                "norm_first": True,
+                "bias": True,
+                "init": "default",
+            },
+        ),
+        latent_dim=64,
+        batch_size=128,
+        epochs=50,
+    )
+
+
+@register_preset("vanilla")
+def _vanilla() -> GANConfig:
+    """The smallest GAN: one hidden layer of 128 units in each network."""
+    return GANConfig(
+        generator=NetworkSpec("mlp_generator", {"hidden": (128,), "act": "leaky_relu"}),
+        discriminator=NetworkSpec("mlp_discriminator", {"hidden": (128,)}),
+        batch_size=64,
+        epochs=100,
+    )

@@ -1,0 +1,20 @@
+"""Training: the fit loop, its history and callbacks.
+
+>>> from mnistgan.training import ModelCheckpoint, SampleGrid, HistoryWriter, ProgressBar
+"""
+
+from __future__ import annotations
+
+from .callbacks import Callback, HistoryWriter, ModelCheckpoint, ProgressBar, SampleGrid
+from .history import History
+from .loop import run_epochs
+
+__all__ = [
+    "Callback",
+    "History",
+    "HistoryWriter",
+    "ModelCheckpoint",
+    "ProgressBar",
+    "SampleGrid",
+    "run_epochs",
+]

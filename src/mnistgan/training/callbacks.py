@@ -1,0 +1,338 @@
+"""Callbacks: hooks the training loop calls, with no-op defaults.
+
+Every hook receives the model being trained and a plain ``logs`` dict. Step
+logs hold 0-d tensors (``float(v)`` reads one, waiting for the device only
+then); epoch logs hold floats. A callback stops training by setting
+``model.stop_training = True``. Callbacks with state implement
+:meth:`Callback.state_dict` / :meth:`Callback.load_state_dict`; checkpoints
+carry that state under :attr:`Callback.state_key`, so it survives a resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ..checkpoint import latest_checkpoint, list_checkpoints
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..gan import GAN
+
+__all__ = [
+    "Callback",
+    "HistoryWriter",
+    "ModelCheckpoint",
+    "ProgressBar",
+    "SampleGrid",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class Callback:
+    """Base class: override the hooks you need; all default to doing nothing.
+
+    Hooks run in this order: ``on_fit_start``, then per epoch ``on_epoch_start``,
+    ``on_batch_end`` after every step, ``on_epoch_end``; finally ``on_fit_end``,
+    or ``on_exception`` if training raised.
+
+    Example:
+        >>> class StopAfter(Callback):
+        ...     def __init__(self, steps: int) -> None:
+        ...         self.steps = steps
+        ...     def on_batch_end(self, model, batch_index, logs):
+        ...         if model.global_step >= self.steps:
+        ...             model.stop_training = True
+        >>> StopAfter(10).state_key
+        'StopAfter'
+    """
+
+    def on_fit_start(self, model: GAN, logs: dict[str, Any]) -> None:
+        """Called once before the first epoch."""
+
+    def on_epoch_start(self, model: GAN, epoch: int, logs: dict[str, Any]) -> None:
+        """Called before each epoch (``epoch`` is zero-based)."""
+
+    def on_batch_end(self, model: GAN, batch_index: int, logs: dict[str, Tensor]) -> None:
+        """Called after each training step with that step's values."""
+
+    def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
+        """Called after each epoch with the epoch's averages and timing."""
+
+    def on_fit_end(self, model: GAN, logs: dict[str, Any]) -> None:
+        """Called once when training ends normally (also after an early stop)."""
+
+    def on_exception(self, model: GAN, error: BaseException) -> None:
+        """Called when training raises, before the error propagates."""
+
+    @property
+    def state_key(self) -> str:
+        """The key of this callback's state inside a checkpoint."""
+        return type(self).__qualname__
+
+    def state_dict(self) -> dict[str, Any]:
+        """State to carry in checkpoints (plain values and tensors only)."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    """Write a small text file so that readers see the old or the new version, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _positive(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+class ModelCheckpoint(Callback):
+    """Save a full checkpoint every ``every`` epochs, keeping the newest ``keep_last``.
+
+    Files are named ``epoch_0001.pt`` (one-based: the number of epochs done) and
+    written atomically, so an interruption never leaves a broken newest file.
+    ``fit(..., resume="auto")`` resumes from the newest good file in
+    ``directory``.
+
+    Args:
+        directory: Folder for the checkpoints (created if missing).
+        every: Save after every this many epochs (the last epoch is always saved).
+        keep_last: How many checkpoints to keep; older ones are deleted. ``None``
+            keeps all.
+
+    Example:
+        >>> cb = ModelCheckpoint("runs/example/checkpoints", every=5, keep_last=2)
+        >>> cb.path_for(10).name
+        'epoch_0010.pt'
+    """
+
+    def __init__(
+        self, directory: str | os.PathLike[str], *, every: int = 1, keep_last: int | None = 3
+    ) -> None:
+        self.directory = Path(directory)
+        self.every = _positive(every, "every")
+        self.keep_last = None if keep_last is None else _positive(keep_last, "keep_last")
+        self._last_epoch = 0
+
+    def path_for(self, epochs_done: int) -> Path:
+        """The file written after ``epochs_done`` epochs."""
+        return self.directory / f"epoch_{epochs_done:04d}.pt"
+
+    def latest(self) -> Path | None:
+        """The newest checkpoint in :attr:`directory` that loads, or ``None``."""
+        return latest_checkpoint(self.directory, "epoch_*.pt")
+
+    def on_fit_start(self, model: GAN, logs: dict[str, Any]) -> None:
+        """Remember the epoch the run ends at, to always save the last one."""
+        self._last_epoch = int(logs["target_epoch"])
+
+    def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
+        """Save after the right epochs and prune old files."""
+        done = epoch + 1
+        if done % self.every and done != self._last_epoch and not model.stop_training:
+            return
+        path = model.save(self.path_for(done))
+        logger.info("saved checkpoint %s", path)
+        if self.keep_last is not None:
+            for old in list_checkpoints(self.directory, "epoch_*.pt")[: -self.keep_last]:
+                old.unlink(missing_ok=True)
+
+
+class SampleGrid(Callback):
+    """Save a grid of images generated from fixed noise after every epoch.
+
+    The noise is drawn once, from its own seeded generator (the global random
+    state is not touched), and travels in checkpoints, so a resumed run keeps
+    drawing the same digits. Files are ``epoch_0001.png`` and so on; the newest
+    grid is also kept as tensor in :attr:`last_grid`.
+
+    Args:
+        directory: Folder for the PNG files.
+        n: Number of images in the grid.
+        nrow: Images per row.
+        every: Save after every this many epochs.
+        seed: Seed of the fixed noise.
+
+    Example:
+        >>> cb = SampleGrid("runs/example/samples", n=16, nrow=4)
+        >>> cb.n, cb.nrow
+        (16, 4)
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        n: int = 64,
+        nrow: int = 8,
+        every: int = 1,
+        seed: int = 0,
+    ) -> None:
+        self.directory = Path(directory)
+        self.n = _positive(n, "n")
+        self.nrow = _positive(nrow, "nrow")
+        self.every = _positive(every, "every")
+        self.seed = seed
+        self.noise: Tensor | None = None
+        self.last_grid: Tensor | None = None
+
+    def on_fit_start(self, model: GAN, logs: dict[str, Any]) -> None:
+        """Draw the fixed noise unless a checkpoint brought it."""
+        if self.noise is None or self.noise.shape != (self.n, model.latent_dim):
+            generator = torch.Generator().manual_seed(self.seed)
+            self.noise = torch.randn(self.n, model.latent_dim, generator=generator)
+
+    def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
+        """Render and save the grid."""
+        from torchvision.utils import make_grid, save_image
+
+        if (epoch + 1) % self.every:
+            return
+        assert self.noise is not None
+        images = model.generate(self.noise)  # (n, C, H, W) in [0, 1], on the CPU
+        self.last_grid = make_grid(images, nrow=self.nrow, padding=2)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        save_image(self.last_grid, self.directory / f"epoch_{epoch + 1:04d}.png")
+
+    def state_dict(self) -> dict[str, Any]:
+        """The fixed noise."""
+        return {"noise": self.noise}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Take the fixed noise from a checkpoint."""
+        self.noise = state.get("noise")
+
+
+class HistoryWriter(Callback):
+    """Write the run's history to a ``.json`` or ``.csv`` file after every epoch.
+
+    JSON holds every step and epoch row; CSV holds the epoch rows (a second file
+    with the suffix ``_steps.csv`` holds the steps).
+
+    Args:
+        path: Output file; its suffix (``.json`` or ``.csv``) picks the format.
+
+    Example:
+        >>> HistoryWriter("runs/example/history.json").path.suffix
+        '.json'
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if self.path.suffix not in (".json", ".csv"):
+            raise ConfigError(
+                f"path must end in .json or .csv, got {str(path)!r}; "
+                f"e.g. HistoryWriter('runs/a/history.json')"
+            )
+
+    def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
+        """Rewrite the file with everything recorded so far."""
+        history = model.history
+        if self.path.suffix == ".json":
+            _atomic_write_text(self.path, history.to_json())
+        else:
+            _atomic_write_text(self.path, history.to_csv("epochs"))
+            steps = self.path.with_name(self.path.stem + "_steps.csv")
+            _atomic_write_text(steps, history.to_csv("steps"))
+
+
+def _log_line(logs: Mapping[str, Any]) -> str:
+    values = {k: float(v) for k, v in logs.items()}
+    parts = [f"Loss-D: {values['loss_d']:.4f}", f"Loss-G: {values['loss_g']:.4f}"]
+    if "d_real" in values:
+        parts.append(f"D(x): {values['d_real']:.4f}")
+        parts.append(
+            f"D(G(z)): {values['d_fake_before']:.4f} / {values['d_fake_after']:.4f}"
+        )
+    return "  ".join(parts)
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per epoch and the reference log line at each epoch's end.
+
+    The line reads ``[epoch 3/20] Loss-D: 1.2031  Loss-G: 0.9110  D(x): 0.5712
+    D(G(z)): 0.4011 / 0.3807  time: 12.3s`` — D(G(z)) before and after the
+    discriminator's update. The bar's numbers refresh every ``refresh`` steps
+    (reading them waits for the device, so not every step).
+
+    Args:
+        refresh: Steps between updates of the bar's numbers.
+        leave: Keep each finished epoch's bar on screen.
+
+    Example:
+        >>> ProgressBar(refresh=20).refresh
+        20
+    """
+
+    def __init__(self, *, refresh: int = 10, leave: bool = False) -> None:
+        self.refresh = _positive(refresh, "refresh")
+        self.leave = leave
+        self._bar: Any = None
+        self._target = 0
+
+    def on_fit_start(self, model: GAN, logs: dict[str, Any]) -> None:
+        """Remember how many epochs the run has."""
+        self._target = int(logs["target_epoch"])
+
+    def on_epoch_start(self, model: GAN, epoch: int, logs: dict[str, Any]) -> None:
+        """Open the epoch's bar."""
+        self._bar = tqdm(
+            total=logs.get("batches"),
+            desc=f"epoch {epoch + 1}/{self._target}",
+            leave=self.leave,
+            unit="batch",
+            dynamic_ncols=True,
+        )
+
+    def on_batch_end(self, model: GAN, batch_index: int, logs: dict[str, Tensor]) -> None:
+        """Advance the bar; refresh its numbers now and then."""
+        self._bar.update(1)
+        if (batch_index + 1) % self.refresh == 0:
+            self._bar.set_postfix_str(_log_line(logs), refresh=False)
+
+    def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
+        """Close the bar and write the epoch's line."""
+        self._bar.close()
+        tqdm.write(f"[epoch {epoch + 1}/{self._target}] {_log_line(logs)}  time: {logs['seconds']:.1f}s")
+
+    def on_fit_end(self, model: GAN, logs: dict[str, Any]) -> None:
+        """Make sure no bar stays open."""
+        if self._bar is not None:
+            self._bar.close()
+
+    def on_exception(self, model: GAN, error: BaseException) -> None:
+        """Close the bar so the traceback prints cleanly."""
+        self.on_fit_end(model, {})
+
+
+def unique_state_keys(callbacks: Sequence[Callback]) -> list[str]:
+    """State keys, with ``#2``, ``#3`` appended to repeated ones."""
+    seen: dict[str, int] = {}
+    keys = []
+    for cb in callbacks:
+        key = cb.state_key
+        seen[key] = seen.get(key, 0) + 1
+        keys.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return keys

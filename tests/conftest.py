@@ -1,0 +1,44 @@
+"""Shared fixtures and Hypothesis settings profiles for the test suite."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import HealthCheck, settings
+
+# Profiles: "default" for local runs and CI, "thorough" for a long fuzzing session
+# (HYPOTHESIS_PROFILE=thorough python -m pytest).
+settings.register_profile(
+    "default",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _fixed_threads() -> None:
+    """Keep every test on the same thread count so results do not depend on the machine."""
+    torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def mnist_root() -> Path:
+    """The folder holding real MNIST (``MNISTGAN_DATA_ROOT``); tests that need it fail loudly."""
+    root = os.environ.get("MNISTGAN_DATA_ROOT")
+    if not root:
+        raise RuntimeError(
+            "MNISTGAN_DATA_ROOT is not set: point it at the folder that holds MNIST/raw "
+            "(on the project's machines: ../shared/data)"
+        )
+    return Path(root)
