@@ -1,0 +1,214 @@
+"""The ``mnistgan`` command (also ``python -m mnistgan``).
+
+Subcommands: ``train``, ``sample``, ``traverse``, ``presets``. Errors print one
+line, ``mnistgan: error: ...``, and exit with status 1 (2 for bad arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+from .data import DATASETS, make_loader
+from .device import resolve_device, seed_everything
+from .errors import MnistganError
+from .gan import GAN
+from .losses import list_losses
+from .presets import get_preset, list_presets
+from .training import HistoryWriter, ModelCheckpoint, SampleGrid
+from .viz import latent_traversal, save_grid
+
+__all__ = ["build_parser", "main"]
+
+logger = logging.getLogger("mnistgan")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``mnistgan`` command."""
+    parser = argparse.ArgumentParser(
+        prog="mnistgan",
+        description="Train, sample and explore GANs on MNIST-style digits.",
+    )
+    parser.add_argument("--version", action="version", version=f"mnistgan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser(
+        "train",
+        help="train a GAN and write checkpoints, sample grids and its history",
+        description=(
+            "Train a preset on a dataset. OUT gets checkpoints/epoch_NNNN.pt, "
+            "samples/epoch_NNNN.png (fixed noise), history.json/.csv, config.json and "
+            "samples.png. Rerun with --resume auto to continue an interrupted run."
+        ),
+    )
+    train.add_argument("--preset", default="default", choices=list_presets(), help="architecture and training settings (default: %(default)s)")
+    train.add_argument("--dataset", default="mnist", choices=DATASETS, help="default: %(default)s")
+    train.add_argument("--data-root", default=None, help="data folder (default: $MNISTGAN_DATA_ROOT, else a user cache folder)")
+    train.add_argument("--download", action="store_true", help="download the dataset if it is missing (needs internet)")
+    train.add_argument("--epochs", type=int, default=None, help="epochs of the whole run (default: the preset's)")
+    train.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
+    train.add_argument("--loss", choices=list_losses(), default=None, help="default: the preset's (bce)")
+    train.add_argument("--lr", type=float, default=None, help="learning rate of both networks")
+    train.add_argument("--lr-g", type=float, default=None, help="generator learning rate")
+    train.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate")
+    train.add_argument("--ema-decay", type=float, default=None, help="EMA of the generator, e.g. 0.999")
+    train.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    train.add_argument("--precision", default="32", choices=("32", "bf16", "16"), help="mixed precision (16: CUDA only)")
+    train.add_argument("--compile", action="store_true", help="torch.compile both networks")
+    train.add_argument("--seed", type=int, default=0, help="seed of weights, noise and data order (default: %(default)s)")
+    train.add_argument("--out", type=Path, default=Path("runs/mnistgan"), help="output folder (default: %(default)s)")
+    train.add_argument("--resume", default=None, metavar="auto|PATH", help="continue from the newest checkpoint in OUT (auto) or from PATH")
+    train.add_argument("--checkpoint-every", type=int, default=1, metavar="N", help="save a checkpoint every N epochs")
+    train.add_argument("--keep-last", type=int, default=3, metavar="K", help="keep the newest K checkpoints")
+    train.add_argument("--grid-size", type=int, default=64, metavar="N", help="images in each sample grid")
+    train.add_argument("--limit", type=int, default=None, metavar="N", help="train on the first N images only (smoke runs)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(func=_train)
+
+    sample = sub.add_parser("sample", help="generate images from a checkpoint", description="Generate N images from a checkpoint into a PNG grid, a .npy array or a .pt tensor file.")
+    sample.add_argument("checkpoint", type=Path)
+    sample.add_argument("--n", type=int, default=64, help="number of images (default: %(default)s)")
+    sample.add_argument("--out", type=Path, default=Path("samples.png"), help=".png grid, .npy or .pt (default: %(default)s)")
+    sample.add_argument("--nrow", type=int, default=None, help="images per grid row")
+    sample.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    sample.set_defaults(func=_sample)
+
+    traverse = sub.add_parser("traverse", help="sweep single latent dimensions", description="Grid whose rows sweep one latent dimension each over VALUES, other coordinates fixed.")
+    traverse.add_argument("checkpoint", type=Path)
+    traverse.add_argument("--dims", type=int, nargs="+", default=[5, 25, 45, 65, 85], help="latent dimensions, one row each (default: %(default)s)")
+    traverse.add_argument("--values", type=float, nargs="+", default=[-3.0, 0.0, 3.0], help="values, one column each (default: %(default)s)")
+    traverse.add_argument("--seed", type=int, default=0, help="seed of the base vector")
+    traverse.add_argument("--out", type=Path, default=Path("traverse.png"))
+    traverse.set_defaults(func=_traverse)
+
+    presets = sub.add_parser("presets", help="list the presets", description="List the registered presets with their sizes.")
+    presets.set_defaults(func=_presets)
+    return parser
+
+
+def _train(args: argparse.Namespace) -> None:
+    overrides: dict[str, Any] = {}
+    for field, value in (
+        ("epochs", args.epochs),
+        ("batch_size", args.batch_size),
+        ("loss", args.loss),
+        ("lr_g", args.lr_g if args.lr_g is not None else args.lr),
+        ("lr_d", args.lr_d if args.lr_d is not None else args.lr),
+        ("ema_decay", args.ema_decay),
+    ):
+        if value is not None:
+            overrides[field] = value
+    config = get_preset(args.preset, **overrides)
+    device = resolve_device(args.device)
+    seed_everything(args.seed)
+    gan = GAN(config, precision=args.precision, compile=args.compile)
+    side = config.image_shape[1]
+    loader = make_loader(
+        args.dataset,
+        root=args.data_root,
+        download=args.download,
+        image_size=None if side == 28 else side,
+        batch_size=config.batch_size,
+        seed=args.seed,
+        device=device,
+        limit=args.limit,
+    )
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    callbacks = [
+        ModelCheckpoint(out / "checkpoints", every=args.checkpoint_every, keep_last=args.keep_last),
+        SampleGrid(out / "samples", n=args.grid_size, seed=args.seed),
+        HistoryWriter(out / "history.json"),
+        HistoryWriter(out / "history.csv"),
+    ]
+    gan.fit(
+        loader,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        device=device,
+        resume=args.resume,
+        progress=not args.quiet,
+    )
+    grid = save_grid(gan.sample(args.grid_size, seed=args.seed), out / "samples.png")
+    print(f"trained {args.preset} for {gan.epoch} epochs; wrote {out / 'checkpoints'}, {grid}, {out / 'history.json'}")
+
+
+def _sample(args: argparse.Namespace) -> None:
+    gan = GAN.load(args.checkpoint, restore_rng=False)
+    images = gan.sample(_positive(args.n, "--n"), seed=args.seed)
+    suffix = args.out.suffix.lower()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".png":
+        save_grid(images, args.out, nrow=args.nrow)
+    elif suffix == ".npy":
+        import numpy as np
+
+        np.save(args.out, images.numpy())
+    elif suffix == ".pt":
+        torch.save(images, args.out)
+    else:
+        raise MnistganError(f"--out must end in .png, .npy or .pt, got {str(args.out)!r}")
+    print(f"wrote {args.n} images to {args.out}")
+
+
+def _traverse(args: argparse.Namespace) -> None:
+    gan = GAN.load(args.checkpoint, restore_rng=False)
+    images = latent_traversal(gan, dims=args.dims, values=args.values, seed=args.seed)
+    save_grid(images, args.out, nrow=len(args.values))
+    print(f"wrote a {len(args.dims)}x{len(args.values)} traversal to {args.out}")
+
+
+def _presets(args: argparse.Namespace) -> None:
+    rows = []
+    for name in list_presets():
+        config = get_preset(name)
+        g = sum(p.numel() for p in config.build_generator().parameters())
+        d = sum(p.numel() for p in config.build_discriminator().parameters())
+        shape = "x".join(str(v) for v in config.image_shape)
+        rows.append((name, f"{g:,}", f"{d:,}", shape, str(config.latent_dim), config.loss))
+    header = ("preset", "G params", "D params", "image", "latent", "loss")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+
+
+def _positive(value: int, flag: str) -> int:
+    if value < 1:
+        raise MnistganError(f"{flag} must be a positive int, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status.
+
+    Example:
+        >>> main(["presets"])  # doctest: +ELLIPSIS
+        preset   G params   D params   image    latent  loss
+        ...
+        0
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        args.func(args)
+    except (MnistganError, OSError) as err:
+        print(f"mnistgan: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mnistgan: interrupted; rerun with --resume auto to continue", file=sys.stderr)
+        return 130
+    return 0
