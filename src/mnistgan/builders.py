@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
 from torch import nn
 
+from .conditioning import ConditionalDiscriminator, ConditionalGenerator, Conditioning
 from .errors import ConfigError
 from .layers import ActLike, NormLike, conv_block, dcgan_init, get_act_layer, linear_block
 
@@ -44,6 +45,7 @@ ImageShape = tuple[int, int, int]
 """Image shape as ``(channels, height, width)``."""
 
 Init = Literal["dcgan", "default"]
+_M = TypeVar("_M", bound=nn.Module)
 
 
 # --------------------------------------------------------------------------- checks
@@ -76,7 +78,7 @@ def _probability(value: object, name: str) -> float:
     return float(value)
 
 
-def _apply_init(net: nn.Module, init: Init) -> nn.Module:
+def _apply_init(net: _M, init: Init) -> _M:
     if init == "dcgan":
         net.apply(dcgan_init)
     elif init != "default":
@@ -139,6 +141,41 @@ def _explicit_geometry(
     return geometry
 
 
+def _num_classes(num_classes: int | None, embed_dim: int | None) -> tuple[int | None, int]:
+    """Validate the conditioning arguments of a generator; return (classes, embed size)."""
+    if num_classes is None:
+        if embed_dim is not None:
+            raise ConfigError("embed_dim needs num_classes; pass num_classes=10 for digits")
+        return None, 0
+    num_classes = _positive_int(num_classes, "num_classes")
+    embed = num_classes if embed_dim is None else _positive_int(embed_dim, "embed_dim")
+    return num_classes, embed
+
+
+def _generator(net: nn.Sequential, num_classes: int | None, embed: int) -> nn.Module:
+    return net if num_classes is None else ConditionalGenerator(net, num_classes, embed)
+
+
+def _discriminator(
+    net: nn.Sequential, num_classes: int | None, conditioning: Conditioning
+) -> nn.Module:
+    """Wrap a discriminator for labels: everything before ``head`` becomes the body."""
+    if num_classes is None:
+        return net
+    num_classes = _positive_int(num_classes, "num_classes")
+    if conditioning not in ("projection", "acgan"):
+        raise ConfigError(
+            f"conditioning must be 'projection' or 'acgan', got {conditioning!r}"
+        )
+    names = list(net._modules)
+    body = nn.Sequential(OrderedDict((k, net._modules[k]) for k in names[: names.index("head")]))
+    head = net._modules["head"]
+    assert head is not None  # every discriminator builder names its last layer "head"
+    linear = next(m for m in head.modules() if isinstance(m, nn.Linear))
+    features = linear.in_features
+    return ConditionalDiscriminator(body, head, features, num_classes, conditioning)
+
+
 # --------------------------------------------------------------------------- MLP family
 
 
@@ -151,7 +188,9 @@ def mlp_generator(
     act: ActLike = "relu",
     out_act: ActLike = "tanh",
     init: Init = "default",
-) -> nn.Sequential:
+    num_classes: int | None = None,
+    embed_dim: int | None = None,
+) -> nn.Module:
     """Fully connected generator: latent → hidden layers → image.
 
     Args:
@@ -164,6 +203,9 @@ def mlp_generator(
             ([0, 1]) or ``"none"``.
         init: ``"default"`` (PyTorch's) or ``"dcgan"`` (N(0, 0.02)).
 
+        num_classes: Condition on ``num_classes`` labels: the generator then takes
+            ``(z, y)`` (:class:`~mnistgan.conditioning.ConditionalGenerator`).
+        embed_dim: Size of the label embedding (default: ``num_classes``).
     Returns:
         A module mapping ``(N, latent_dim)`` to ``(N, C, H, W)``.
 
@@ -181,15 +223,16 @@ def mlp_generator(
     latent_dim = _positive_int(latent_dim, "latent_dim")
     shape = _image_shape(image_shape)
     widths = _widths(hidden, "hidden")
+    classes, embed = _num_classes(num_classes, embed_dim)
     layers: OrderedDict[str, nn.Module] = OrderedDict()
-    in_features = latent_dim
+    in_features = latent_dim + embed
     for i, width in enumerate(widths):
         layers[f"block{i}"] = linear_block(in_features, width, norm=norm, act=act)
         in_features = width
     c, h, w = shape
     layers["output"] = linear_block(in_features, c * h * w, norm="none", act=out_act)
     layers["unflatten"] = nn.Unflatten(1, shape)  # (N, C*H*W) -> (N, C, H, W)
-    return _apply_init(nn.Sequential(layers), init)  # type: ignore[return-value]
+    return _generator(_apply_init(nn.Sequential(layers), init), classes, embed)
 
 
 def mlp_discriminator(
@@ -200,7 +243,9 @@ def mlp_discriminator(
     act: ActLike = "leaky_relu",
     dropout: float = 0.0,
     init: Init = "default",
-) -> nn.Sequential:
+    num_classes: int | None = None,
+    conditioning: Conditioning = "projection",
+) -> nn.Module:
     """Fully connected discriminator: image → hidden layers → one logit.
 
     Args:
@@ -212,6 +257,9 @@ def mlp_discriminator(
         dropout: Dropout probability after each hidden layer.
         init: ``"default"`` (PyTorch's) or ``"dcgan"`` (N(0, 0.02)).
 
+        num_classes: Condition on ``num_classes`` labels: the discriminator then
+            takes ``(x, y)`` (:class:`~mnistgan.conditioning.ConditionalDiscriminator`).
+        conditioning: ``"projection"`` (default) or ``"acgan"`` (auxiliary classifier).
     Returns:
         A module mapping ``(N, C, H, W)`` to logits ``(N,)``.
 
@@ -240,7 +288,7 @@ def mlp_discriminator(
     head_norm = "spectral" if norm == "spectral" else "none"
     layers["head"] = linear_block(in_features, 1, norm=head_norm, act=None)
     layers["logits"] = nn.Flatten(0)  # (N, 1) -> (N,)
-    return _apply_init(nn.Sequential(layers), init)  # type: ignore[return-value]
+    return _discriminator(_apply_init(nn.Sequential(layers), init), num_classes, conditioning)
 
 
 # --------------------------------------------------------------------------- conv family
@@ -260,7 +308,9 @@ def conv_generator(
     out_act: ActLike = "tanh",
     bias: bool | None = None,
     init: Init = "dcgan",
-) -> nn.Sequential:
+    num_classes: int | None = None,
+    embed_dim: int | None = None,
+) -> nn.Module:
     """DCGAN-style generator of transposed convolutions.
 
     The latent vector is read as a ``1x1`` feature map. By default the geometry
@@ -287,6 +337,9 @@ def conv_generator(
             layer follows (the output layer).
         init: ``"dcgan"`` (N(0, 0.02), the default) or ``"default"`` (PyTorch's).
 
+        num_classes: Condition on ``num_classes`` labels: the generator then takes
+            ``(z, y)`` (:class:`~mnistgan.conditioning.ConditionalGenerator`).
+        embed_dim: Size of the label embedding (default: ``num_classes``).
     Returns:
         A module mapping ``(N, latent_dim)`` to ``(N, C, H, W)``.
 
@@ -303,6 +356,7 @@ def conv_generator(
         torch.Size([2, 1, 64, 64])
     """
     latent_dim = _positive_int(latent_dim, "latent_dim")
+    classes, embed = _num_classes(num_classes, embed_dim)
     shape = _image_shape(image_shape)
     side = _square_side(shape, "conv_generator")
     base_width = _positive_int(base_width, "base_width")
@@ -329,9 +383,9 @@ def conv_generator(
                 f"kernels/strides/paddings produce {out}x{out} images but image_shape is "
                 f"{shape!r}; adjust the geometry"
             )
-    channels = [latent_dim, *hidden, shape[0]]
+    channels = [latent_dim + embed, *hidden, shape[0]]
     net: OrderedDict[str, nn.Module] = OrderedDict()
-    net["unflatten"] = nn.Unflatten(1, (latent_dim, 1, 1))  # (N, Z) -> (N, Z, 1, 1)
+    net["unflatten"] = nn.Unflatten(1, (channels[0], 1, 1))  # (N, Z) -> (N, Z, 1, 1)
     for i, (k, s, p) in enumerate(geometry):
         last = i == len(geometry) - 1
         net["output" if last else f"block{i}"] = conv_block(
@@ -345,7 +399,7 @@ def conv_generator(
             act=out_act if last else act,
             bias=bias,
         )
-    return _apply_init(nn.Sequential(net), init)  # type: ignore[return-value]
+    return _generator(_apply_init(nn.Sequential(net), init), classes, embed)
 
 
 def conv_discriminator(
@@ -361,7 +415,9 @@ def conv_discriminator(
     act: ActLike = "leaky_relu",
     bias: bool | None = None,
     init: Init = "dcgan",
-) -> nn.Sequential:
+    num_classes: int | None = None,
+    conditioning: Conditioning = "projection",
+) -> nn.Module:
     """DCGAN-style discriminator of strided convolutions and a linear head.
 
     By default the image side ``start * 2**n`` is halved ``n`` times by
@@ -385,6 +441,9 @@ def conv_discriminator(
         bias: Biases for every layer; by default only where no norm layer follows.
         init: ``"dcgan"`` (N(0, 0.02), the default) or ``"default"`` (PyTorch's).
 
+        num_classes: Condition on ``num_classes`` labels: the discriminator then
+            takes ``(x, y)`` (:class:`~mnistgan.conditioning.ConditionalDiscriminator`).
+        conditioning: ``"projection"`` (default) or ``"acgan"`` (auxiliary classifier).
     Returns:
         A module mapping ``(N, C, H, W)`` to logits ``(N,)``.
 
@@ -441,7 +500,7 @@ def conv_discriminator(
     head = nn.Linear(channels[-1] * out * out, 1, bias=True if bias is None else bias)
     net["head"] = nn.utils.parametrizations.spectral_norm(head) if spectral else head
     net["logits"] = nn.Flatten(0)  # (N, 1) -> (N,)
-    return _apply_init(nn.Sequential(net), init)  # type: ignore[return-value]
+    return _discriminator(_apply_init(nn.Sequential(net), init), num_classes, conditioning)
 
 
 # --------------------------------------------------------------------------- InfoGAN family
@@ -459,7 +518,9 @@ def fc_conv_generator(
     out_act: ActLike = "sigmoid",
     bias: bool | None = None,
     init: Init = "default",
-) -> nn.Sequential:
+    num_classes: int | None = None,
+    embed_dim: int | None = None,
+) -> nn.Module:
     """Linear layers, then transposed convolutions (the InfoGAN MNIST generator).
 
     ``Linear(latent, fc_width)`` and ``Linear(fc_width, widths[0]·s·s)`` reshape to a
@@ -479,6 +540,9 @@ def fc_conv_generator(
         bias: Biases for every layer; by default only where no norm layer follows.
         init: ``"default"`` (PyTorch's) or ``"dcgan"``.
 
+        num_classes: Condition on ``num_classes`` labels: the generator then takes
+            ``(z, y)`` (:class:`~mnistgan.conditioning.ConditionalGenerator`).
+        embed_dim: Size of the label embedding (default: ``num_classes``).
     Returns:
         A module mapping ``(N, latent_dim)`` to ``(N, C, H, W)``.
 
@@ -494,6 +558,7 @@ def fc_conv_generator(
         torch.Size([2, 1, 28, 28])
     """
     latent_dim = _positive_int(latent_dim, "latent_dim")
+    classes, embed = _num_classes(num_classes, embed_dim)
     fc_width = _positive_int(fc_width, "fc_width")
     base_width = _positive_int(base_width, "base_width")
     shape = _image_shape(image_shape)
@@ -510,7 +575,7 @@ def fc_conv_generator(
                 f"{2 ** len(hidden)}, got {side}; change widths or image_shape"
             )
     net: OrderedDict[str, nn.Module] = OrderedDict()
-    net["fc0"] = linear_block(latent_dim, fc_width, norm=norm, act=act, bias=bias)
+    net["fc0"] = linear_block(latent_dim + embed, fc_width, norm=norm, act=act, bias=bias)
     net["fc1"] = linear_block(fc_width, hidden[0] * start * start, norm=norm, act=act, bias=bias)
     net["unflatten"] = nn.Unflatten(1, (hidden[0], start, start))  # (N, F) -> (N, C, s, s)
     channels = [*hidden, shape[0]]
@@ -527,7 +592,7 @@ def fc_conv_generator(
             act=out_act if last else act,
             bias=bias,
         )
-    return _apply_init(nn.Sequential(net), init)  # type: ignore[return-value]
+    return _generator(_apply_init(nn.Sequential(net), init), classes, embed)
 
 
 def conv_pool_discriminator(
@@ -539,7 +604,9 @@ def conv_pool_discriminator(
     norm: NormLike = "none",
     act: ActLike = "leaky_relu",
     init: Init = "default",
-) -> nn.Sequential:
+    num_classes: int | None = None,
+    conditioning: Conditioning = "projection",
+) -> nn.Module:
     """Convolution + max-pool stages, then linear layers (the InfoGAN MNIST discriminator).
 
     Each stage is an unpadded convolution, the activation and a 2x2 max-pool, so a
@@ -554,6 +621,9 @@ def conv_pool_discriminator(
         act: Activation after each convolution and the hidden linear layer.
         init: ``"default"`` (PyTorch's) or ``"dcgan"``.
 
+        num_classes: Condition on ``num_classes`` labels: the discriminator then
+            takes ``(x, y)`` (:class:`~mnistgan.conditioning.ConditionalDiscriminator`).
+        conditioning: ``"projection"`` (default) or ``"acgan"`` (auxiliary classifier).
     Returns:
         A module mapping ``(N, C, H, W)`` to logits ``(N,)``.
 
@@ -591,7 +661,7 @@ def conv_pool_discriminator(
     head_norm = "spectral" if norm == "spectral" else "none"
     net["head"] = linear_block(fc_width, 1, norm=head_norm, act=None)
     net["logits"] = nn.Flatten(0)  # (N, 1) -> (N,)
-    return _apply_init(nn.Sequential(net), init)  # type: ignore[return-value]
+    return _discriminator(_apply_init(nn.Sequential(net), init), num_classes, conditioning)
 
 
 BUILDERS: dict[str, Callable[..., nn.Module]] = {

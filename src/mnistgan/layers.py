@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal, TypeAlias
 
-from torch import nn
+from torch import Tensor, nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .errors import ConfigError
@@ -255,9 +256,9 @@ def dcgan_init(module: nn.Module) -> None:
     """
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         # Spectral norm keeps the trainable weight in ``parametrizations.weight.original``.
-        weight = (
-            module.parametrizations["weight"].original
-            if hasattr(module, "parametrizations") and "weight" in module.parametrizations
+        weight: Tensor = (
+            module.parametrizations.weight.original  # type: ignore[union-attr,assignment]
+            if parametrize.is_parametrized(module, "weight")
             else module.weight
         )
         nn.init.normal_(weight, 0.0, 0.02)
