@@ -103,9 +103,9 @@ def _doublings(side: int, builder: str) -> tuple[int, int]:
         n += 1
     if n == 0:
         raise ConfigError(
-            f"{builder} derives its depth from the image size, which must be even and >= 8 "
-            f"(28, 32 and 64 work), got a side of {side}; pass explicit kernels, strides "
-            f"and paddings for other sizes"
+            f"image_shape has a side of {side}, but {builder} derives its depth from the "
+            f"side, which must be even and >= 8 (28, 32 and 64 work); pass explicit kernels, "
+            f"strides and paddings for other sizes"
         )
     return side // 2**n, n
 

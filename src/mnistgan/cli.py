@@ -1,12 +1,14 @@
 """The ``mnistgan`` command (also ``python -m mnistgan``).
 
-Subcommands: ``train``, ``sample``, ``traverse``, ``presets``. Errors print one
-line, ``mnistgan: error: ...``, and exit with status 1 (2 for bad arguments).
+Subcommands: ``train``, ``sample``, ``traverse``, ``interpolate``, ``plot``,
+``eval``, ``presets``. Errors print one line, ``mnistgan: error: ...``, and exit with
+status 1 (2 for bad arguments).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import sys
@@ -24,7 +26,15 @@ from .gan import GAN
 from .losses import list_losses
 from .presets import get_preset, list_presets
 from .training import HistoryWriter, ModelCheckpoint, SampleGrid
-from .viz import latent_traversal, save_grid
+from .viz import (
+    GifRecorder,
+    interpolate,
+    latent_traversal,
+    plot_history,
+    save_gif,
+    save_grid,
+    traversal_labels,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -70,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=int, default=1, metavar="N", help="save a checkpoint every N epochs")
     train.add_argument("--keep-last", type=int, default=3, metavar="K", help="keep the newest K checkpoints")
     train.add_argument("--grid-size", type=int, default=64, metavar="N", help="images in each sample grid")
+    train.add_argument("--gif", action="store_true", help="film the generator on fixed noise into OUT/progress.gif")
+    train.add_argument("--gif-every", type=int, default=None, metavar="STEPS", help="one GIF frame every STEPS steps (default: one per epoch)")
+    train.add_argument("--gif-size", type=int, default=16, metavar="N", help="images in each GIF frame (default: %(default)s)")
     train.add_argument("--limit", type=int, default=None, metavar="N", help="train on the first N images only (smoke runs)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_train)
@@ -87,8 +100,37 @@ def build_parser() -> argparse.ArgumentParser:
     traverse.add_argument("--dims", type=int, nargs="+", default=[5, 25, 45, 65, 85], help="latent dimensions, one row each (default: %(default)s)")
     traverse.add_argument("--values", type=float, nargs="+", default=[-3.0, 0.0, 3.0], help="values, one column each (default: %(default)s)")
     traverse.add_argument("--seed", type=int, default=0, help="seed of the base vector")
+    traverse.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED", help="several base vectors, one block of rows each (overrides --seed)")
+    traverse.add_argument("--labels", action="store_true", help="label the rows with their dimensions and the columns with the values")
     traverse.add_argument("--out", type=Path, default=Path("traverse.png"))
     traverse.set_defaults(func=_traverse)
+
+    interp = sub.add_parser("interpolate", help="walk through latent space between seeds' digits", description="Images along a path in latent space from the digit of one seed to the next (one row per consecutive pair), as a PNG grid or, for --out *.gif, an animation.")
+    interp.add_argument("checkpoint", type=Path)
+    interp.add_argument("--seeds", type=int, nargs="+", default=[1, 2], metavar="SEED", help="two or more seeds; the digit of seed S is that of `mnistgan sample --n 1 --seed S` (default: %(default)s)")
+    interp.add_argument("--steps", type=int, default=10, help="images per row, ends included (default: %(default)s)")
+    interp.add_argument("--mode", choices=("slerp", "lerp"), default="slerp", help="spherical or linear interpolation (default: %(default)s)")
+    interp.add_argument("--labels", action="store_true", help="label each row with its seeds")
+    interp.add_argument("--out", type=Path, default=Path("interp.png"), help=".png grid or .gif animation (default: %(default)s)")
+    interp.set_defaults(func=_interpolate)
+
+    plot = sub.add_parser("plot", help="plot a run's losses and D outputs", description="Write RUN_DIR/losses.png, RUN_DIR/d_outputs.png and, if metrics were logged, RUN_DIR/metrics.png from RUN_DIR/history.json. Needs matplotlib: pip install \"mnistgan[plot]\".")
+    plot.add_argument("run_dir", type=Path, help="a run folder (with history.json) or a history .json file")
+    plot.add_argument("--out", type=Path, default=None, metavar="DIR", help="folder for the pictures (default: the run folder)")
+    plot.add_argument("--dpi", type=int, default=100, help="default: %(default)s (figures are 8x4 inches)")
+    plot.add_argument("--smooth", type=int, default=None, metavar="STEPS", help="moving-average window (default: about 1/50 of the run)")
+    plot.set_defaults(func=_plot)
+
+    evaluate = sub.add_parser("eval", help="quality metrics of a checkpoint", description="Generate N images from a checkpoint and compare them with the 10k MNIST test images in the features of mnistgan's shipped MNIST classifier: Fréchet distance, KID, precision/recall, density/coverage, classifier score, modes and class shares, next to the real-data floor.")
+    evaluate.add_argument("checkpoint", type=Path)
+    evaluate.add_argument("--n", type=int, default=10000, help="generated images (default: %(default)s)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the latents and KID subsets (default: %(default)s)")
+    evaluate.add_argument("--kid-subsets", type=int, default=100, metavar="K", help="KID subset pairs (default: %(default)s)")
+    evaluate.add_argument("--batch-size", type=int, default=500, help="default: %(default)s")
+    evaluate.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    evaluate.add_argument("--data-root", default=None, help="MNIST folder (default: $MNISTGAN_DATA_ROOT, else a user cache folder)")
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    evaluate.set_defaults(func=_eval)
 
     presets = sub.add_parser("presets", help="list the presets", description="List the registered presets with their sizes.")
     presets.set_defaults(func=_presets)
@@ -131,6 +173,15 @@ def _train(args: argparse.Namespace) -> None:
         HistoryWriter(out / "history.json"),
         HistoryWriter(out / "history.csv"),
     ]
+    if args.gif:
+        callbacks.append(
+            GifRecorder(
+                out / "progress.gif",
+                n=_positive(args.gif_size, "--gif-size"),
+                every_n_steps=args.gif_every,
+                seed=args.seed,
+            )
+        )
     gan.fit(
         loader,
         epochs=config.epochs,
@@ -141,6 +192,8 @@ def _train(args: argparse.Namespace) -> None:
     )
     grid = save_grid(gan.sample(args.grid_size, seed=args.seed), out / "samples.png")
     print(f"trained {args.preset} for {gan.epoch} epochs; wrote {out / 'checkpoints'}, {grid}, {out / 'history.json'}")
+    if args.gif:
+        print(f"wrote {out / 'progress.gif'}")
 
 
 def _sample(args: argparse.Namespace) -> None:
@@ -163,9 +216,57 @@ def _sample(args: argparse.Namespace) -> None:
 
 def _traverse(args: argparse.Namespace) -> None:
     gan = GAN.load(args.checkpoint, restore_rng=False)
-    images = latent_traversal(gan, dims=args.dims, values=args.values, seed=args.seed)
-    save_grid(images, args.out, nrow=len(args.values))
-    print(f"wrote a {len(args.dims)}x{len(args.values)} traversal to {args.out}")
+    seeds = args.seeds if args.seeds is not None else [args.seed]
+    images = latent_traversal(gan, dims=args.dims, values=args.values, seed=seeds)
+    labels: dict[str, Any] = {}
+    if args.labels:
+        labels["row_labels"] = traversal_labels(args.dims, blocks=len(seeds))
+        labels["col_labels"] = [f"{v:g}" for v in args.values]
+    save_grid(images, args.out, nrow=len(args.values), **labels)
+    blocks = f" for {len(seeds)} base vectors" if len(seeds) > 1 else ""
+    print(f"wrote a {len(args.dims)}x{len(args.values)} traversal{blocks} to {args.out}")
+
+
+def _interpolate(args: argparse.Namespace) -> None:
+    gan = GAN.load(args.checkpoint, restore_rng=False)
+    images = interpolate(gan, seeds=args.seeds, steps=args.steps, mode=args.mode)
+    if args.out.suffix.lower() == ".gif":
+        # One frame per step; several seed pairs play one after another.
+        save_gif(list(images), args.out, duration=120)
+        print(f"wrote a {len(images)}-frame {args.mode} interpolation to {args.out}")
+        return
+    labels: dict[str, Any] = {}
+    if args.labels:
+        labels["row_labels"] = [f"{a}-{b}" for a, b in itertools.pairwise(args.seeds)]
+    save_grid(images, args.out, nrow=args.steps, **labels)
+    rows = len(args.seeds) - 1
+    print(f"wrote a {rows}x{args.steps} {args.mode} interpolation to {args.out}")
+
+
+def _plot(args: argparse.Namespace) -> None:
+    try:
+        written = plot_history(args.run_dir, args.out, dpi=args.dpi, smooth=args.smooth)
+    except ImportError as err:  # matplotlib missing: one line naming the extra
+        raise MnistganError(str(err)) from err
+    print("wrote " + ", ".join(str(p) for p in written.values()))
+
+
+def _eval(args: argparse.Namespace) -> None:
+    from .metrics import REAL_FLOOR, evaluate, format_table, real_features
+
+    n = _positive(args.n, "--n")
+    device = resolve_device(args.device)
+    gan = GAN.load(args.checkpoint, restore_rng=False, device=device)
+    real = real_features(root=args.data_root, batch_size=args.batch_size, device=device)
+    results = evaluate(
+        gan, n, real=real, seed=args.seed, batch_size=args.batch_size, device=device,
+        kid_subsets=_positive(args.kid_subsets, "--kid-subsets"),
+    )
+    if args.json:
+        report = {"checkpoint": str(args.checkpoint), "n": n, "seed": args.seed}
+        print(json.dumps({**report, "metrics": results, "real_floor": REAL_FLOOR}, indent=2))
+    else:
+        print(format_table({f"{args.checkpoint.name} (n={n})": results, "real floor": REAL_FLOOR}))
 
 
 def _presets(args: argparse.Namespace) -> None:

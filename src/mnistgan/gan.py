@@ -94,7 +94,7 @@ class GAN:
         if self.config.ema_decay is not None:
             self.ema = AveragedModel(
                 self.generator,
-                multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay),
+                multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay),  # type: ignore[no-untyped-call]
                 use_buffers=True,
             )
         self.opt_g = torch.optim.Adam(
@@ -206,7 +206,9 @@ class GAN:
         if x.dtype == torch.uint8:
             x = x.float().div_(255)
         elif not x.is_floating_point():
-            raise DataError(f"images must be float or uint8, got dtype {x.dtype}; {_NORMALIZE_HINT}")
+            raise DataError(
+                f"images must be float or uint8, got dtype {x.dtype}; {_NORMALIZE_HINT}"
+            )
         elif self._check_values or self.device.type == "cpu":
             # On accelerators only the first batch of a fit() is checked: the check
             # reads values back to the host, which would stall every step.
@@ -218,6 +220,7 @@ class GAN:
                     f"images must be in [0, 1], got values in [{low:.3f}, {high:.3f}]; "
                     f"{_NORMALIZE_HINT}"
                 )
+        x = x.float()  # float64 (e.g. from NumPy) or float16 -> the networks' float32
         if self.config.output != "sigmoid":
             x = x.mul(2).sub_(1)  # [0, 1] -> [-1, 1]
         return x, y
@@ -256,7 +259,7 @@ class GAN:
         return (torch.sigmoid(logits) if self.loss.probabilities else logits).mean()
 
     def train_step(self, batch: Any) -> dict[str, Tensor]:
-        """One training step: ``d_steps`` discriminator updates, then ``g_steps`` generator updates.
+        """One training step: ``d_steps`` discriminator, then ``g_steps`` generator updates.
 
         As in the reference implementations, the discriminator sees a real batch
         and a detached fake batch; the generator then learns from the same fake
@@ -280,7 +283,9 @@ class GAN:
             with amp:
                 fake = self._forward_g(z)
             if cfg.r1_gamma > 0:
-                real.requires_grad_(True)
+                # detach() first: ``real`` may be the caller's own tensor, which must
+                # not end up requiring grad (or holding a .grad) after fit().
+                real = real.detach().requires_grad_(True)
             with amp:
                 real_logits = self._forward_d(real)
                 fake_logits = self._forward_d(fake.detach())
@@ -293,7 +298,10 @@ class GAN:
                 loss_d = loss_d + cfg.r1_gamma / 2 * r1_penalty(real_logits, real)
                 real = real.detach()
             self._update(loss_d, self.opt_d, "d")
-        self.discriminator.requires_grad_(False)  # G's update needs no gradient for D's weights
+        # G's update needs no gradient for D's weights; parameters the user froze stay frozen.
+        d_trainable = [p for p in self.discriminator.parameters() if p.requires_grad]
+        for p in d_trainable:
+            p.requires_grad_(False)
         try:
             for step in range(cfg.g_steps):
                 if step > 0:
@@ -306,7 +314,8 @@ class GAN:
                 if self.ema is not None:
                     self.ema.update_parameters(self.generator)
         finally:
-            self.discriminator.requires_grad_(True)
+            for p in d_trainable:
+                p.requires_grad_(True)
         return {
             "loss_d": loss_d.detach(),
             "loss_g": loss_g.detach(),
@@ -358,6 +367,11 @@ class GAN:
             >>> gan.epoch, gan.global_step, len(history.epochs)
             (2, 6, 2)
         """
+        if isinstance(loader, Tensor):
+            raise BatchTypeError(
+                "loader must be an iterable of batches, got a single tensor; wrap it: "
+                "DataLoader(TensorDataset(images), batch_size=64), or [images] for one batch"
+            )
         epochs = self.config.epochs if epochs is None else epochs
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ConfigError(f"epochs must be an int >= 0, got {epochs!r}")
@@ -379,17 +393,12 @@ class GAN:
                 logger.info("resumed from %s at epoch %d", path, self.epoch)
                 target = epochs
         self.callbacks = callbacks
-        for key, cb in zip(unique_state_keys(callbacks), callbacks):
+        for key, cb in zip(unique_state_keys(callbacks), callbacks, strict=True):
             if key in self._pending_callback_states:
                 cb.load_state_dict(self._pending_callback_states.pop(key))
         self.generator.train()
         self.discriminator.train()
         self._forward_g, self._forward_d = self._compiled()
-        if isinstance(loader, Tensor):
-            raise BatchTypeError(
-                "loader must be an iterable of batches, got a single tensor; wrap it: "
-                "DataLoader(TensorDataset(images), batch_size=64), or [images] for one batch"
-            )
         try:
             return run_epochs(self, loader, target_epoch=target, callbacks=callbacks)
         finally:
@@ -454,7 +463,7 @@ class GAN:
         try:
             chunks = [
                 net(chunk.to(self.device, torch.float32)).float().cpu()
-                for chunk in z.split(batch_size)
+                for chunk in torch.split(z, batch_size)
             ]
         finally:
             net.train(was_training)
@@ -500,7 +509,7 @@ class GAN:
             "history": self.history.state_dict(),
             "callbacks": {
                 key: cb.state_dict()
-                for key, cb in zip(unique_state_keys(self.callbacks), self.callbacks)
+                for key, cb in zip(unique_state_keys(self.callbacks), self.callbacks, strict=True)
             }
             or dict(self._pending_callback_states),
         }
@@ -591,7 +600,9 @@ class GAN:
         try:
             config = GANConfig.from_dict(state["config"])
         except (KeyError, TypeError, ConfigError) as err:
-            raise CheckpointError(f"{path}: the checkpoint's model config is unreadable ({err})") from err
+            raise CheckpointError(
+                f"{path}: the checkpoint's model config is unreadable ({err})"
+            ) from err
         if state.get("custom_networks") and (generator is None or discriminator is None):
             raise CheckpointError(
                 f"{path} was saved from custom networks; pass the same modules: "
@@ -620,7 +631,13 @@ class DCGAN(GAN):
 
 
 def _architecture(config: GANConfig) -> tuple[Any, ...]:
-    return (config.generator, config.discriminator, config.latent_dim, config.image_shape, config.output)
+    return (
+        config.generator,
+        config.discriminator,
+        config.latent_dim,
+        config.image_shape,
+        config.output,
+    )
 
 
 def _split_batch(batch: Any) -> tuple[Tensor, Tensor | None]:

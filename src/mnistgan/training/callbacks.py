@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
+from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
 
 from ..checkpoint import latest_checkpoint, list_checkpoints
 from ..errors import ConfigError
@@ -206,7 +206,10 @@ class SampleGrid(Callback):
 
     def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
         """Render and save the grid."""
-        from torchvision.utils import make_grid, save_image
+        from torchvision.utils import (  # type: ignore[import-untyped,unused-ignore]
+            make_grid,
+            save_image,
+        )
 
         if (epoch + 1) % self.every:
             return
@@ -263,9 +266,7 @@ def _log_line(logs: Mapping[str, Any]) -> str:
     parts = [f"Loss-D: {values['loss_d']:.4f}", f"Loss-G: {values['loss_g']:.4f}"]
     if "d_real" in values:
         parts.append(f"D(x): {values['d_real']:.4f}")
-        parts.append(
-            f"D(G(z)): {values['d_fake_before']:.4f} / {values['d_fake_after']:.4f}"
-        )
+        parts.append(f"D(G(z)): {values['d_fake_before']:.4f} / {values['d_fake_after']:.4f}")
     return "  ".join(parts)
 
 
@@ -315,7 +316,9 @@ class ProgressBar(Callback):
     def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
         """Close the bar and write the epoch's line."""
         self._bar.close()
-        tqdm.write(f"[epoch {epoch + 1}/{self._target}] {_log_line(logs)}  time: {logs['seconds']:.1f}s")
+        tqdm.write(
+            f"[epoch {epoch + 1}/{self._target}] {_log_line(logs)}  time: {logs['seconds']:.1f}s"
+        )
 
     def on_fit_end(self, model: GAN, logs: dict[str, Any]) -> None:
         """Make sure no bar stays open."""

@@ -38,6 +38,7 @@ class History:
     def __init__(self) -> None:
         self._steps: list[dict[str, float]] = []
         self._pending: list[Mapping[str, Tensor | float]] = []
+        self._epoch_start = 0  # index in _steps of the current epoch's first step
         self.epochs: list[dict[str, float]] = []
 
     # ------------------------------------------------------------------ recording
@@ -75,7 +76,11 @@ class History:
         Returns:
             The epoch row.
         """
-        rows = self._flush()
+        self._flush()
+        # Every step since the last epoch ended, also those already flushed by a read
+        # of ``steps`` (a callback, a mid-epoch save) during this epoch.
+        rows = self._steps[self._epoch_start :]
+        self._epoch_start = len(self._steps)
         row: dict[str, float] = {"epoch": float(epoch)}
         for key in rows[0] if rows else ():
             row[key] = math.fsum(r[key] for r in rows) / len(rows)
@@ -119,6 +124,7 @@ class History:
         """Replace the records with those of :meth:`state_dict`."""
         self._pending = []
         self._steps = [dict(r) for r in state.get("steps", [])]
+        self._epoch_start = len(self._steps)
         self.epochs = [dict(r) for r in state.get("epochs", [])]
 
     def to_json(self) -> str:

@@ -9,10 +9,10 @@ the loop.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence, Sized
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DataError
+from ..errors import BatchTypeError, DataError
 from .callbacks import Callback
 from .history import History
 
@@ -60,7 +60,7 @@ def run_epochs(
             for cb in callbacks:
                 cb.on_epoch_start(model, epoch, {"batches": batches})
             start, images, index = time.perf_counter(), 0, -1
-            for index, batch in enumerate(loader):
+            for index, batch in enumerate(_batches(loader)):
                 logs = dict(model.train_step(batch))
                 model.global_step += 1
                 images += model.batch_size_of(batch)
@@ -89,3 +89,23 @@ def run_epochs(
             cb.on_exception(model, error)
         raise
     return model.history
+
+
+def _batches(loader: Iterable[Any]) -> Iterator[Any]:
+    """Iterate ``loader``, turning a ``DataLoader``'s collate failure into a BatchTypeError."""
+    iterator = iter(loader)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except TypeError as err:
+            # default_collate refuses PIL images and other non-tensor samples with a
+            # TypeError that does not say how to fix the dataset.
+            if "default_collate" not in str(err):
+                raise
+            raise BatchTypeError(
+                f"the loader could not make a batch of tensors ({err}); use "
+                f"transforms.ToTensor() in the dataset so the DataLoader yields tensors"
+            ) from err
+        yield batch
