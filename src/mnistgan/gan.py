@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from . import __version__
 from .checkpoint import load_checkpoint, save_checkpoint
+from .conditioning import check_labels
 from .device import Precision, autocast, get_rng_state, grad_scaler, resolve_device, set_rng_state
 from .errors import BatchTypeError, CheckpointError, ConfigError, DataError
 from .losses import GANLoss, get_loss, gradient_penalty, r1_penalty
@@ -82,6 +84,7 @@ class GAN:
             )
         self.config = config.replace(**overrides) if overrides else config
         self.loss: GANLoss = get_loss(self.config.loss)
+        self.num_classes = self.config.num_classes
         self.custom_networks = generator is not None or discriminator is not None
         self.generator = generator if generator is not None else self.config.build_generator()
         self.discriminator = (
@@ -187,7 +190,8 @@ class GAN:
 
         Raises:
             BatchTypeError: If the batch is not a tensor or an ``(x, y)`` pair.
-            DataError: If the shape or the value range does not fit the model.
+            DataError: If the shape or the value range does not fit the model, or a
+                conditional model gets no labels or labels out of range.
         """
         x, y = _split_batch(batch)
         if x.dim() == 3 and self.image_shape[0] == 1:
@@ -223,7 +227,15 @@ class GAN:
         x = x.float()  # float64 (e.g. from NumPy) or float16 -> the networks' float32
         if self.config.output != "sigmoid":
             x = x.mul(2).sub_(1)  # [0, 1] -> [-1, 1]
-        return x, y
+        if self.num_classes is None:
+            return x, y
+        if y is None:
+            raise DataError(
+                f"this model is conditional (num_classes={self.num_classes}) and needs "
+                f"(images, labels) batches, got images alone; pass a labelled loader"
+            )
+        y = check_labels(y, x.size(0), self.num_classes, argument="batch labels")
+        return x, y.to(self.device, non_blocking=True)
 
     def batch_size_of(self, batch: Any) -> int:
         """Number of images in ``batch``."""
@@ -253,6 +265,31 @@ class GAN:
             scaler.step(optimizer)
             scaler.update()
 
+    def random_labels(self, n: int, *, generator: torch.Generator | None = None) -> Tensor | None:
+        """Uniform class labels ``(n,)`` on the model's device, or ``None`` if unconditional."""
+        if self.num_classes is None:
+            return None
+        if generator is not None:
+            return torch.randint(self.num_classes, (n,), generator=generator).to(self.device)
+        return torch.randint(self.num_classes, (n,), device=self.device)
+
+    def _g(self, z: Tensor, y: Tensor | None) -> Tensor:
+        out: Tensor = self._forward_g(z) if y is None else self._forward_g(z, y)
+        return out
+
+    def _d(self, x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """Real/fake logits and, for an auxiliary-classifier D, class logits."""
+        out = self._forward_d(x) if self.num_classes is None else self._forward_d(x, y)
+        if isinstance(out, tuple):
+            return out[0], out[1]
+        return out, None
+
+    def _aux(self, class_logits: Tensor | None, y: Tensor | None) -> Tensor | float:
+        """The auxiliary classifier's loss (ACGAN), 0 for other discriminators."""
+        if class_logits is None or y is None:
+            return 0.0
+        return self.config.aux_weight * F.cross_entropy(class_logits.float(), y)
+
     def _score(self, logits: Tensor) -> Tensor:
         """Mean of D's output for logging: a probability for the BCE family."""
         logits = logits.detach().float()
@@ -273,26 +310,27 @@ class GAN:
             ``d_fake_after`` (probabilities for the BCE losses, mean critic output
             otherwise).
         """
-        real, _ = self.prepare_batch(batch)
+        real, y_real = self.prepare_batch(batch)
         self._check_values = False
         n = real.size(0)
         cfg, loss = self.config, self.loss
         amp = autocast(self.device, self.precision)
         for _ in range(cfg.d_steps):
-            z = self.sample_latent(n)
+            z, y_fake = self.sample_latent(n), self.random_labels(n)
             with amp:
-                fake = self._forward_g(z)
+                fake = self._g(z, y_fake)
             if cfg.r1_gamma > 0:
                 # detach() first: ``real`` may be the caller's own tensor, which must
                 # not end up requiring grad (or holding a .grad) after fit().
                 real = real.detach().requires_grad_(True)
             with amp:
-                real_logits = self._forward_d(real)
-                fake_logits = self._forward_d(fake.detach())
+                real_logits, real_classes = self._d(real, y_real)
+                fake_logits, fake_classes = self._d(fake.detach(), y_fake)
                 loss_d = loss.d_loss(real_logits.float(), fake_logits.float())
+            loss_d = loss_d + self._aux(real_classes, y_real) + self._aux(fake_classes, y_fake)
             if loss.gradient_penalty:
                 loss_d = loss_d + cfg.gp_weight * gradient_penalty(
-                    self._forward_d, real.detach(), fake.detach()
+                    lambda x: self._d(x, y_real)[0], real.detach(), fake.detach()
                 )
             if cfg.r1_gamma > 0:
                 loss_d = loss_d + cfg.r1_gamma / 2 * r1_penalty(real_logits, real)
@@ -305,11 +343,13 @@ class GAN:
         try:
             for step in range(cfg.g_steps):
                 if step > 0:
+                    y_fake = self.random_labels(n)
                     with amp:
-                        fake = self._forward_g(self.sample_latent(n))
+                        fake = self._g(self.sample_latent(n), y_fake)
                 with amp:
-                    after_logits = self._forward_d(fake)
+                    after_logits, after_classes = self._d(fake, y_fake)
                     loss_g = loss.g_loss(after_logits.float())
+                loss_g = loss_g + self._aux(after_classes, y_fake)
                 self._update(loss_g, self.opt_g, "g")
                 if self.ema is not None:
                     self.ema.update_parameters(self.generator)
@@ -430,7 +470,9 @@ class GAN:
         return self.ema.module if self.ema is not None else self.generator
 
     @torch.no_grad()
-    def generate(self, z: Tensor, *, batch_size: int = 1000) -> Tensor:
+    def generate(
+        self, z: Tensor, labels: Tensor | None = None, *, batch_size: int = 1000
+    ) -> Tensor:
         """Images from given latent vectors, in [0, 1], on the CPU.
 
         Uses the EMA generator when the model has one, in eval mode; the
@@ -438,13 +480,15 @@ class GAN:
 
         Args:
             z: Latent vectors ``(N, latent_dim)``.
+            labels: Class labels ``(N,)``; required by a conditional model.
             batch_size: Vectors per forward pass.
 
         Returns:
             Float images ``(N, C, H, W)`` in [0, 1].
 
         Raises:
-            DataError: If ``z`` has the wrong shape.
+            DataError: If ``z`` has the wrong shape, or labels are missing, out of
+                range or not integers.
 
         Example:
             >>> gan = GAN.from_preset("dcgan")
@@ -457,37 +501,88 @@ class GAN:
                 f"z must be a tensor of shape (N, {self.latent_dim}), got {got}; "
                 f"draw it with gan.sample_latent(N)"
             )
+        if self.num_classes is not None:
+            if labels is None:
+                raise DataError(
+                    f"this model is conditional (num_classes={self.num_classes}): pass labels, "
+                    f"e.g. gan.sample(16, labels=7)"
+                )
+            labels = check_labels(labels.cpu(), z.size(0), self.num_classes).to(self.device)
+        elif labels is not None:
+            raise DataError(
+                "labels need a conditional model; build it with num_classes=10 "
+                "(e.g. DCGAN(num_classes=10))"
+            )
         net = self._sampler()
         was_training = net.training
         net.eval()
         try:
-            chunks = [
-                net(chunk.to(self.device, torch.float32)).float().cpu()
-                for chunk in torch.split(z, batch_size)
-            ]
+            chunks = []
+            for i, chunk in enumerate(torch.split(z, batch_size)):
+                chunk = chunk.to(self.device, torch.float32)
+                if labels is None:
+                    chunks.append(net(chunk).float().cpu())
+                else:
+                    y = labels[i * batch_size : i * batch_size + chunk.size(0)]
+                    chunks.append(net(chunk, y).float().cpu())
         finally:
             net.train(was_training)
         images = torch.cat(chunks) if chunks else torch.empty(0, *self.image_shape)
         low, high = self.config.image_range
         return images.sub_(low).div_(high - low).clamp_(0, 1)
 
-    def sample(self, n: int, *, seed: int | None = None) -> Tensor:
+    def sample(
+        self,
+        n: int,
+        *,
+        seed: int | None = None,
+        labels: int | Sequence[int] | Tensor | None = None,
+    ) -> Tensor:
         """``n`` generated images, float in [0, 1], shape ``(n, C, H, W)``, on the CPU.
 
         Args:
             n: Number of images.
             seed: Draw the latents from a generator seeded with this, leaving the
                 global random state alone; ``None`` uses the global state.
+            labels: For a conditional model, the digit(s) to draw: one int for all,
+                or ``n`` of them (list or tensor); by default 0, 1, ..., 9, 0, 1, ...
+
+        Raises:
+            ConfigError: If ``n`` is not an int >= 0.
+            DataError: If labels are given to an unconditional model, or are out of
+                range, of the wrong length or not integers.
 
         Example:
             >>> gan = GAN.from_preset("vanilla")
             >>> torch.equal(gan.sample(8, seed=1), gan.sample(8, seed=1))
             True
+            >>> DCGAN(num_classes=10).sample(3, labels=7).shape
+            torch.Size([3, 1, 28, 28])
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ConfigError(f"n must be an int >= 0, got {n!r}")
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        return self.generate(self.sample_latent(n, generator=gen))
+        y: Tensor | None = None
+        if labels is not None or self.num_classes is not None:
+            y = self._labels_for(n, labels)
+        return self.generate(self.sample_latent(n, generator=gen), y)
+
+    def _labels_for(self, n: int, labels: int | Sequence[int] | Tensor | None) -> Tensor:
+        if labels is None:
+            assert self.num_classes is not None
+            return torch.arange(n) % self.num_classes
+        if isinstance(labels, bool):
+            raise DataError(f"labels must be an int, a sequence of ints or a tensor, got {labels!r}")
+        if isinstance(labels, int):
+            return torch.full((n,), labels, dtype=torch.long)
+        if isinstance(labels, Tensor):
+            return labels.reshape(-1) if labels.dim() == 0 else labels
+        try:
+            return torch.tensor(list(labels))
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise DataError(
+                f"labels must be an int, a sequence of ints or a tensor, got {labels!r}"
+            ) from err
 
     # ------------------------------------------------------------------ persistence
 
@@ -637,6 +732,8 @@ def _architecture(config: GANConfig) -> tuple[Any, ...]:
         config.latent_dim,
         config.image_shape,
         config.output,
+        config.num_classes,
+        config.conditioning,
     )
 
 

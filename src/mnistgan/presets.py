@@ -126,6 +126,11 @@ class GANConfig:
         r1_gamma: R1 penalty weight γ (the D loss gets γ/2·R1); 0 turns it off.
         ema_decay: Decay of an exponential moving average of the generator's
             weights used for sampling, or ``None`` for no EMA.
+        num_classes: Condition both networks on this many class labels (10 for
+            digits), or ``None`` for an unconditional GAN.
+        conditioning: How the discriminator uses labels: ``"projection"`` or
+            ``"acgan"`` (an auxiliary classifier head).
+        aux_weight: Weight of the auxiliary classification losses (``"acgan"``).
         preset: The preset this config came from, if any (informational).
 
     Example:
@@ -154,6 +159,9 @@ class GANConfig:
     gp_weight: float = 10.0
     r1_gamma: float = 0.0
     ema_decay: float | None = None
+    num_classes: int | None = None
+    conditioning: str = "projection"
+    aux_weight: float = 1.0
     preset: str | None = None
 
     def __post_init__(self) -> None:
@@ -178,7 +186,19 @@ class GANConfig:
                 raise ConfigError(f"{name} must be a positive float, got {getattr(self, name)!r}")
         if len(self.betas) != 2 or not all(_is_number(b) and 0 <= b < 1 for b in self.betas):
             raise ConfigError(f"betas must be two floats in [0, 1), got {self.betas!r}")
-        for name in ("gp_weight", "r1_gamma"):
+        if self.num_classes is not None and (
+            isinstance(self.num_classes, bool)
+            or not isinstance(self.num_classes, int)
+            or self.num_classes < 2
+        ):
+            raise ConfigError(
+                f"num_classes must be an int >= 2 (10 for digits) or None, got {self.num_classes!r}"
+            )
+        if self.conditioning not in ("projection", "acgan"):
+            raise ConfigError(
+                f"conditioning must be 'projection' or 'acgan', got {self.conditioning!r}"
+            )
+        for name in ("gp_weight", "r1_gamma", "aux_weight"):
             if not _is_number(getattr(self, name)) or getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be a float >= 0, got {getattr(self, name)!r}")
         if self.ema_decay is not None and not (
@@ -192,12 +212,19 @@ class GANConfig:
     def build_generator(self) -> nn.Module:
         """A fresh generator (random weights)."""
         return self.generator.build(
-            latent_dim=self.latent_dim, image_shape=self.image_shape, out_act=self.output
+            latent_dim=self.latent_dim,
+            image_shape=self.image_shape,
+            out_act=self.output,
+            num_classes=self.num_classes,
         )
 
     def build_discriminator(self) -> nn.Module:
         """A fresh discriminator (random weights)."""
-        return self.discriminator.build(image_shape=self.image_shape)
+        return self.discriminator.build(
+            image_shape=self.image_shape,
+            num_classes=self.num_classes,
+            conditioning=self.conditioning,
+        )
 
     @property
     def image_range(self) -> tuple[float, float]:
