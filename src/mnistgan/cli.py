@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-g", type=float, default=None, help="generator learning rate")
     train.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate")
     train.add_argument("--ema-decay", type=float, default=None, help="EMA of the generator, e.g. 0.999")
+    train.add_argument("--num-classes", type=int, default=None, metavar="K", help="conditional GAN on K labels (10 for digits)")
+    train.add_argument("--conditioning", choices=("projection", "acgan"), default=None, help="how a conditional D uses labels (default: projection)")
     train.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
     train.add_argument("--precision", default="32", choices=("32", "bf16", "16"), help="mixed precision (16: CUDA only)")
     train.add_argument("--compile", action="store_true", help="torch.compile both networks")
@@ -93,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", type=Path, default=Path("samples.png"), help=".png grid, .npy or .pt (default: %(default)s)")
     sample.add_argument("--nrow", type=int, default=None, help="images per grid row")
     sample.add_argument("--seed", type=int, default=0, help="default: %(default)s")
+    sample.add_argument("--digit", type=int, nargs="+", default=None, metavar="D", help="conditional models: the digit(s) to draw (one for all, or one per image); default 0-9 in turn")
     sample.set_defaults(func=_sample)
 
     traverse = sub.add_parser("traverse", help="sweep single latent dimensions", description="Grid whose rows sweep one latent dimension each over VALUES, other coordinates fixed.")
@@ -146,6 +149,8 @@ def _train(args: argparse.Namespace) -> None:
         ("lr_g", args.lr_g if args.lr_g is not None else args.lr),
         ("lr_d", args.lr_d if args.lr_d is not None else args.lr),
         ("ema_decay", args.ema_decay),
+        ("num_classes", args.num_classes),
+        ("conditioning", args.conditioning),
     ):
         if value is not None:
             overrides[field] = value
@@ -198,7 +203,8 @@ def _train(args: argparse.Namespace) -> None:
 
 def _sample(args: argparse.Namespace) -> None:
     gan = GAN.load(args.checkpoint, restore_rng=False)
-    images = gan.sample(_positive(args.n, "--n"), seed=args.seed)
+    labels = None if args.digit is None else (args.digit[0] if len(args.digit) == 1 else args.digit)
+    images = gan.sample(_positive(args.n, "--n"), seed=args.seed, labels=labels)
     suffix = args.out.suffix.lower()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".png":

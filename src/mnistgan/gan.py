@@ -480,7 +480,8 @@ class GAN:
 
         Args:
             z: Latent vectors ``(N, latent_dim)``.
-            labels: Class labels ``(N,)``; required by a conditional model.
+            labels: Class labels ``(N,)`` for a conditional model; by default
+                0, 1, ..., K-1, 0, 1, ... (rows of a K-wide grid are then digits).
             batch_size: Vectors per forward pass.
 
         Returns:
@@ -503,10 +504,7 @@ class GAN:
             )
         if self.num_classes is not None:
             if labels is None:
-                raise DataError(
-                    f"this model is conditional (num_classes={self.num_classes}): pass labels, "
-                    f"e.g. gan.sample(16, labels=7)"
-                )
+                labels = torch.arange(z.size(0)) % self.num_classes
             labels = check_labels(labels.cpu(), z.size(0), self.num_classes).to(self.device)
         elif labels is not None:
             raise DataError(
@@ -562,15 +560,10 @@ class GAN:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ConfigError(f"n must be an int >= 0, got {n!r}")
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
-        y: Tensor | None = None
-        if labels is not None or self.num_classes is not None:
-            y = self._labels_for(n, labels)
+        y = None if labels is None else self._labels_for(n, labels)
         return self.generate(self.sample_latent(n, generator=gen), y)
 
-    def _labels_for(self, n: int, labels: int | Sequence[int] | Tensor | None) -> Tensor:
-        if labels is None:
-            assert self.num_classes is not None
-            return torch.arange(n) % self.num_classes
+    def _labels_for(self, n: int, labels: int | Sequence[int] | Tensor) -> Tensor:
         if isinstance(labels, bool):
             raise DataError(f"labels must be an int, a sequence of ints or a tensor, got {labels!r}")
         if isinstance(labels, int):
