@@ -1,0 +1,135 @@
+"""Rewrite docs/guide/cli.rst with the current ``mnistgan --help`` output.
+
+Run it after changing the command line: ``python docs/update_cli_page.py``.
+tests/test_docs.py fails when the page lacks an option of a subcommand it documents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mnistgan.cli import build_parser
+
+PAGE = Path(__file__).resolve().parent / "guide" / "cli.rst"
+DOCUMENTED = ["train", "sample", "traverse", "presets"]  # the subcommands with a section
+
+
+def run(*args: str) -> str:
+    """The output of ``mnistgan ARGS`` at a fixed terminal width of 80 columns."""
+    env = dict(os.environ, COLUMNS="80")
+    command = [sys.executable, "-m", "mnistgan", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+
+
+def block(text: str) -> str:
+    """Indent ``text`` as the body of a reST directive."""
+    return "\n".join(("   " + line) if line.strip() else "" for line in text.splitlines())
+
+
+parser = build_parser()
+(sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+others = [c for c in sub.choices if c not in DOCUMENTED]
+others_text = ", ".join(f"``{c}``" for c in others)
+
+page = (
+    f"""The ``mnistgan`` command
+========================
+
+Installing mnistgan installs the ``mnistgan`` command; ``python -m mnistgan`` is the same.
+Errors print one line, ``mnistgan: error: ...``, and exit with status 1 (2 for bad
+arguments); an interrupted ``train`` exits with status 130 and says how to resume. Add
+``-v`` before the subcommand to log progress details.
+
+.. code-block:: text
+
+{block(run("--help"))}
+
+This page covers {", ".join(f"``{c}``" for c in DOCUMENTED[:-1])} and ``{DOCUMENTED[-1]}``;
+"""
+    + (f"for {others_text} see ``mnistgan <command> --help``.\n" if others else "\n")
+    + f"""
+``mnistgan train``
+------------------
+
+Trains a preset on a dataset and writes into ``--out``:
+
+* ``checkpoints/epoch_NNNN.pt``: checkpoints (every ``--checkpoint-every`` epochs and
+  after the last one; the newest ``--keep-last`` are kept);
+* ``samples/epoch_NNNN.png``: a grid of ``--grid-size`` images from fixed noise, per epoch;
+* ``history.json``, ``history.csv`` (per epoch) and ``history_steps.csv`` (per step);
+* ``config.json``: the full model configuration;
+* ``samples.png``: a final grid.
+
+The dataset is read from ``--data-root``, else ``$MNISTGAN_DATA_ROOT`` (see
+:ref:`data-location`), and resized to the preset's image size (64 for ``dcgan64``).
+``--seed`` seeds the weights, the noise and the data order. ``--epochs`` counts the whole
+run, so after an interruption the same command with ``--resume auto`` finishes it,
+continuing exactly from the newest good checkpoint in ``OUT/checkpoints``.
+
+.. code-block:: console
+
+   $ mnistgan train --preset dcgan --epochs 20 --out runs/dcgan
+   $ mnistgan train --preset dcgan --epochs 20 --out runs/dcgan --resume auto
+   $ mnistgan train --preset dcgan64 --loss hinge --ema-decay 0.999 --out runs/d64
+   $ mnistgan train --preset vanilla --epochs 1 --limit 1000 --quiet --out runs/smoke
+
+.. code-block:: text
+
+{block(run("train", "--help"))}
+
+``mnistgan sample``
+-------------------
+
+Generates images from a checkpoint into a PNG grid, a ``.npy`` array or a ``.pt`` tensor
+file, chosen by the suffix of ``--out``; the images are floats in [0, 1] of shape
+``(N, C, H, W)``, from the EMA generator when the model has one.
+
+.. code-block:: console
+
+   $ mnistgan sample runs/dcgan/checkpoints/epoch_0020.pt --n 100 --nrow 10 --out digits.png
+   $ mnistgan sample runs/dcgan/checkpoints/epoch_0020.pt --n 10000 --out digits.npy
+
+.. code-block:: text
+
+{block(run("sample", "--help"))}
+
+``mnistgan traverse``
+---------------------
+
+Draws a grid whose rows each sweep one latent dimension over ``--values``, every other
+coordinate fixed at a base vector drawn with ``--seed`` (see
+:func:`~mnistgan.viz.latent_traversal`); with ``--seeds``, one block of rows per base
+vector. The dimensions must exist in the model: the default ``--dims`` need a latent size
+above 85, so pass smaller ones for the 64-dimensional ``default`` and ``dcgan`` presets.
+
+.. code-block:: console
+
+   $ mnistgan traverse runs/vanilla/checkpoints/epoch_0100.pt --values -3 0 3 --out traverse.png
+   $ mnistgan traverse runs/dcgan/checkpoints/epoch_0020.pt --dims 0 10 20 --seeds 0 1 --labels
+
+.. code-block:: text
+
+{block(run("traverse", "--help"))}
+
+``mnistgan presets``
+--------------------
+
+Lists the registered presets with their parameter counts, image size, latent size and
+loss (see :doc:`presets`):
+
+.. code-block:: console
+
+   $ mnistgan presets
+{block(run("presets"))}
+
+.. code-block:: text
+
+{block(run("presets", "--help"))}
+"""
+)
+PAGE.write_text(page, encoding="utf-8")
+print(f"wrote {PAGE}")
