@@ -22,7 +22,7 @@ from .losses import GANLoss, get_loss, gradient_penalty, r1_penalty
 from .presets import GANConfig, get_preset
 from .training.callbacks import Callback, ModelCheckpoint, ProgressBar, unique_state_keys
 from .training.history import History
-from .training.loop import run_epochs
+from .training.loop import NONFINITE_ACTIONS, NonFinite, run_epochs
 
 __all__ = ["DCGAN", "GAN"]
 
@@ -58,6 +58,10 @@ class GAN:
             optimiser steps on a CPU). Results match the plain implementation to
             float rounding, not bit for bit; ``False`` selects the plain
             multi-tensor kernel.
+        channels_last: Keep convolution weights and image batches in the
+            channels-last memory layout, which oneDNN and cuDNN run faster. By
+            default on when a network has 2-D convolutions. Like ``fused``, it
+            changes float rounding, not the maths.
         **overrides: :class:`~mnistgan.presets.GANConfig` fields, e.g.
             ``lr_g=1e-3`` or ``loss="hinge"``.
 
@@ -79,6 +83,7 @@ class GAN:
         precision: Precision = "32",
         compile: bool = False,
         fused: bool = True,
+        channels_last: bool | None = None,
         **overrides: Any,
     ) -> None:
         config = config if config is not None else get_preset("default")
@@ -87,17 +92,27 @@ class GAN:
                 f"config must be a GANConfig (e.g. mnistgan.get_preset('default')), "
                 f"got {type(config).__name__}"
             )
-        self.config = config.replace(**overrides) if overrides else config
+        self.config = _apply_overrides(config, overrides)
         self.loss: GANLoss = get_loss(self.config.loss)
         self.num_classes = self.config.num_classes
         self.custom_networks = generator is not None or discriminator is not None
-        self.generator = generator if generator is not None else self.config.build_generator()
+        self.generator = generator if generator is not None else _build(self.config, "generator")
         self.discriminator = (
-            discriminator if discriminator is not None else self.config.build_discriminator()
+            discriminator if discriminator is not None else _build(self.config, "discriminator")
         )
         for name, net in (("generator", self.generator), ("discriminator", self.discriminator)):
             if not isinstance(net, nn.Module):
                 raise ConfigError(f"{name} must be a torch.nn.Module, got {type(net).__name__}")
+        if channels_last is None:
+            channels_last = any(
+                isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+                for net in (self.generator, self.discriminator)
+                for m in net.modules()
+            )
+        self.channels_last = bool(channels_last)
+        if self.channels_last:
+            self.generator.to(memory_format=torch.channels_last)
+            self.discriminator.to(memory_format=torch.channels_last)
         self.ema: AveragedModel | None = None
         if self.config.ema_decay is not None:
             self.ema = AveragedModel(
@@ -137,8 +152,11 @@ class GAN:
             >>> GAN.from_preset("mlp").config.preset
             'mlp'
         """
-        runtime = {k: overrides.pop(k) for k in ("precision", "compile", "fused") if k in overrides}
-        return cls(get_preset(name, **overrides), **runtime)
+        runtime_keys = ("precision", "compile", "fused", "channels_last")
+        runtime = {k: overrides.pop(k) for k in runtime_keys if k in overrides}
+        if not isinstance(name, str):
+            raise ConfigError(f"name must be a preset name (str), got {type(name).__name__}")
+        return cls(_apply_overrides(get_preset(name), overrides), **runtime)
 
     @property
     def latent_dim(self) -> int:
@@ -231,6 +249,8 @@ class GAN:
                     f"{_NORMALIZE_HINT}"
                 )
         x = x.float()  # float64 (e.g. from NumPy) or float16 -> the networks' float32
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         if self.config.output != "sigmoid":
             x = x.mul(2).sub_(1)  # [0, 1] -> [-1, 1]
         if self.num_classes is None:
@@ -379,6 +399,7 @@ class GAN:
         device: str | torch.device | None = "auto",
         resume: str | os.PathLike[str] | None = None,
         progress: bool = True,
+        on_nonfinite: NonFinite = "raise",
     ) -> History:
         """Train on ``loader`` for ``epochs`` more epochs.
 
@@ -397,13 +418,28 @@ class GAN:
                 (starting fresh when there is none).
             progress: Add a :class:`~mnistgan.training.ProgressBar` unless one is
                 among ``callbacks``.
+            on_nonfinite: What to do when a step's loss is NaN or infinite:
+                ``"raise"`` a :class:`~mnistgan.errors.TrainingError` naming the step
+                and the last good checkpoint; ``"skip"`` the step (its weight and
+                optimiser changes are undone, a warning is logged and each epoch row
+                counts ``skipped_steps``); or ``"stop"`` training cleanly with the
+                weights from before the step. Checking costs one host sync per step
+                on an accelerator; see :func:`mnistgan.training.run_epochs`.
 
         Returns:
             The :class:`~mnistgan.training.History` of every step and epoch so far.
 
         Raises:
+            BatchTypeError: If ``loader`` is not an iterable of batches, or a batch
+                is not a tensor (before any weight changes).
             DataError: If a batch does not fit the model (before any weight changes).
-            CheckpointError: If ``resume`` names a bad or mismatched checkpoint.
+            ConfigError: If ``epochs``, ``callbacks``, ``device``, ``resume`` or
+                ``on_nonfinite`` is invalid (before any weight changes).
+            CheckpointError: If ``resume`` names a bad or mismatched checkpoint, or a
+                :class:`~mnistgan.training.ModelCheckpoint` cannot write (the model
+                is left as it was before the load; earlier checkpoints stay intact).
+            TrainingError: If a loss becomes NaN or infinite (``on_nonfinite="raise"``),
+                or ModelCheckpoint is asked to save non-finite weights.
 
         Example:
             >>> import torch
@@ -418,9 +454,28 @@ class GAN:
                 "loader must be an iterable of batches, got a single tensor; wrap it: "
                 "DataLoader(TensorDataset(images), batch_size=64), or [images] for one batch"
             )
+        if not _iterable(loader):
+            raise BatchTypeError(
+                f"loader must be an iterable of batches (a DataLoader, a list of tensors), "
+                f"got {type(loader).__name__}"
+            )
         epochs = self.config.epochs if epochs is None else epochs
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ConfigError(f"epochs must be an int >= 0, got {epochs!r}")
+        if on_nonfinite not in NONFINITE_ACTIONS:
+            raise ConfigError(
+                f"on_nonfinite must be one of {list(NONFINITE_ACTIONS)}, got {on_nonfinite!r}"
+            )
+        if resume is not None and not isinstance(resume, (str, os.PathLike)):
+            raise ConfigError(
+                f'resume must be a checkpoint path, "auto" or None, got '
+                f"{type(resume).__name__} {resume!r}"
+            )
+        if not _iterable(callbacks) or isinstance(callbacks, (str, bytes, Callback)):
+            raise ConfigError(
+                f"callbacks must be a list of mnistgan Callback instances, got "
+                f"{type(callbacks).__name__}; pass e.g. callbacks=[ModelCheckpoint('ckpt')]"
+            )
         callbacks = list(callbacks)
         for cb in callbacks:
             if not isinstance(cb, Callback):
@@ -446,7 +501,9 @@ class GAN:
         self.discriminator.train()
         self._forward_g, self._forward_d = self._compiled()
         try:
-            return run_epochs(self, loader, target_epoch=target, callbacks=callbacks)
+            return run_epochs(
+                self, loader, target_epoch=target, callbacks=callbacks, on_nonfinite=on_nonfinite
+            )
         finally:
             self._check_values = True
 
@@ -585,6 +642,31 @@ class GAN:
 
     # ------------------------------------------------------------------ persistence
 
+    def _training_state(self) -> dict[str, Any]:
+        """Copies of what a training step changes: weights, buffers, EMA, optimisers, scalers."""
+        return {
+            "generator": _clone_tree(self.generator.state_dict()),
+            "discriminator": _clone_tree(self.discriminator.state_dict()),
+            "ema": _clone_tree(self.ema.state_dict()) if self.ema is not None else None,
+            "opt_g": _clone_tree(self.opt_g.state_dict()),
+            "opt_d": _clone_tree(self.opt_d.state_dict()),
+            "scalers": {k: s.state_dict() for k, s in self._scalers.items() if s is not None},
+        }
+
+    def _load_training_state(self, state: Mapping[str, Any]) -> None:
+        """Put back what :meth:`_training_state` copied (in place; gradients are dropped)."""
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        if self.ema is not None and state["ema"] is not None:
+            self.ema.load_state_dict(state["ema"])
+        for optimizer, key in ((self.opt_g, "opt_g"), (self.opt_d, "opt_d")):
+            optimizer.load_state_dict(state[key])
+            optimizer.zero_grad(set_to_none=True)
+        for key, scaler_state in state["scalers"].items():
+            scaler = self._scalers.get(key)
+            if scaler is not None:
+                scaler.load_state_dict(scaler_state)
+
     def state_dict(self) -> dict[str, Any]:
         """Everything a checkpoint holds: config, weights, optimisers, counters, RNG, history."""
         return {
@@ -617,9 +699,21 @@ class GAN:
                 continues exactly as the saved run would have.
 
         Raises:
-            CheckpointError: If the checkpoint was written for another architecture.
+            CheckpointError: If the checkpoint was written for another architecture,
+                or an entry is missing or damaged. The model is then left as it was.
         """
-        saved = GANConfig.from_dict(state["config"])
+        if not isinstance(state, Mapping):
+            raise CheckpointError(
+                f"a checkpoint's content must be a dict (GAN.state_dict()), got "
+                f"{type(state).__name__}"
+            )
+        try:
+            saved = GANConfig.from_dict(state["config"])
+        except (KeyError, TypeError, AttributeError, ConfigError) as err:
+            raise CheckpointError(
+                f"the checkpoint's model config is missing or unreadable ({type(err).__name__}: "
+                f"{err}); it was not written by GAN.save, or it is damaged"
+            ) from err
         if _architecture(saved) != _architecture(self.config):
             raise CheckpointError(
                 f"the checkpoint was written for another model (preset {saved.preset!r}, "
@@ -627,6 +721,23 @@ class GAN:
                 f"(preset {self.config.preset!r}, latent_dim {self.latent_dim}, image_shape "
                 f"{self.image_shape}); load it with GAN.load(path) instead"
             )
+        # Read every plain entry before touching the model, so a damaged one changes nothing.
+        damaged = (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError)
+        try:
+            epoch, global_step = int(state["epoch"]), int(state["global_step"])
+            if epoch < 0 or global_step < 0:
+                raise ValueError(f"epoch {epoch} and global_step {global_step} must be >= 0")
+            history = History()
+            history.load_state_dict(state["history"])
+            callback_states = dict(state.get("callbacks") or {})
+            scaler_states = dict(state.get("scalers") or {})
+            rng = state["rng"] if restore_rng else None
+        except damaged as err:
+            raise CheckpointError(
+                f"the checkpoint is damaged or incomplete ({type(err).__name__}: {err}); it "
+                "was not written by GAN.save, or changed since: resume from another checkpoint"
+            ) from err
+        backup = self._training_state()
         try:
             self.generator.load_state_dict(state["generator"])
             self.discriminator.load_state_dict(state["discriminator"])
@@ -634,21 +745,29 @@ class GAN:
                 self.ema.load_state_dict(state["ema"])
             self.opt_g.load_state_dict(state["opt_g"])
             self.opt_d.load_state_dict(state["opt_d"])
-        except (RuntimeError, KeyError, ValueError) as err:
+            for key, scaler_state in scaler_states.items():
+                scaler = self._scaler(key)
+                if scaler is not None:
+                    scaler.load_state_dict(scaler_state)
+        except damaged as err:
+            self._load_training_state(backup)
             raise CheckpointError(
                 f"the checkpoint's weights do not fit this model's networks ({err}); load it "
                 f"with GAN.load(path), or build the same networks it was saved with"
             ) from err
-        for key, scaler_state in state.get("scalers", {}).items():
-            scaler = self._scaler(key)
-            if scaler is not None:
-                scaler.load_state_dict(scaler_state)
-        self.epoch = int(state["epoch"])
-        self.global_step = int(state["global_step"])
-        self.history.load_state_dict(state["history"])
-        self._pending_callback_states = dict(state.get("callbacks", {}))
-        if restore_rng:
-            set_rng_state(state["rng"])
+        if rng is not None:
+            try:
+                set_rng_state(rng)
+            except (ConfigError, *damaged) as err:
+                self._load_training_state(backup)
+                raise CheckpointError(
+                    f"the checkpoint's random-number states are damaged ({err}); pass "
+                    "restore_rng=False to load the weights without them"
+                ) from err
+        self.epoch = epoch
+        self.global_step = global_step
+        self.history.load_state_dict(history.state_dict())
+        self._pending_callback_states = callback_states
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write a checkpoint atomically (see :mod:`mnistgan.checkpoint`).
@@ -693,7 +812,7 @@ class GAN:
         state = load_checkpoint(path)
         try:
             config = GANConfig.from_dict(state["config"])
-        except (KeyError, TypeError, ConfigError) as err:
+        except (KeyError, TypeError, AttributeError, ConfigError) as err:
             raise CheckpointError(
                 f"{path}: the checkpoint's model config is unreadable ({err})"
             ) from err
@@ -702,7 +821,12 @@ class GAN:
                 f"{path} was saved from custom networks; pass the same modules: "
                 f"GAN.load(path, generator=..., discriminator=...)"
             )
-        model = cls(config, generator=generator, discriminator=discriminator)
+        try:
+            model = cls(config, generator=generator, discriminator=discriminator)
+        except ConfigError as err:
+            raise CheckpointError(
+                f"{path}: the checkpoint's model config does not build a model ({err})"
+            ) from err
         if device is not None:
             model.to(device)
         model.load_state_dict(state, restore_rng=restore_rng)
@@ -734,6 +858,64 @@ def _architecture(config: GANConfig) -> tuple[Any, ...]:
         config.num_classes,
         config.conditioning,
     )
+
+
+_FLOAT_FIELDS = ("lr_g", "lr_d", "gp_weight", "r1_gamma", "aux_weight", "ema_decay")
+
+
+def _apply_overrides(config: GANConfig, overrides: Mapping[str, Any]) -> GANConfig:
+    """``config.replace(**overrides)``, with every failure a ConfigError naming the fields."""
+    try:
+        config = config.replace(**overrides) if overrides else config
+    except (TypeError, AttributeError) as err:  # e.g. image_shape=3: tuple(3) fails
+        raise ConfigError(
+            f"config overrides {dict(overrides)!r} do not make a valid config "
+            f"({type(err).__name__}: {err}); see mnistgan.GANConfig for each field's type"
+        ) from err
+    for name in ("generator", "discriminator"):
+        spec = getattr(config, name)
+        if not isinstance(spec, NetworkSpec):
+            raise ConfigError(
+                f"{name} must be a NetworkSpec or a mapping of builder arguments such as "
+                f"{{'hidden': (128,)}}, got {type(spec).__name__} {spec!r}"
+            )
+    numbers = [(name, getattr(config, name)) for name in _FLOAT_FIELDS]
+    numbers += [(f"betas[{i}]", beta) for i, beta in enumerate(config.betas)]
+    for name, value in numbers:
+        if isinstance(value, (int, float)) and not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number, got {value!r}")
+    return config
+
+
+def _build(config: GANConfig, name: str) -> nn.Module:
+    """Build the config's generator or discriminator; a builder's TypeError is a ConfigError."""
+    spec: NetworkSpec = getattr(config, name)
+    try:
+        net: nn.Module = getattr(config, f"build_{name}")()
+    except (TypeError, AttributeError) as err:  # e.g. an argument the builder does not take
+        raise ConfigError(
+            f"could not build the {name} with {spec.builder}(**{dict(spec.kwargs)!r}) "
+            f"({type(err).__name__}: {err}); check the {name} override against "
+            f"mnistgan.builders.{spec.builder}"
+        ) from err
+    return net
+
+
+def _iterable(value: object) -> bool:
+    """Whether ``iter(value)`` can work, without calling it (a DataLoader would start)."""
+    kind = type(value)
+    return hasattr(kind, "__iter__") or hasattr(kind, "__getitem__")
+
+
+def _clone_tree(value: Any) -> Any:
+    """A copy of nested dicts/lists/tuples whose tensors are cloned (detached)."""
+    if isinstance(value, Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {k: _clone_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_clone_tree(v) for v in value)
+    return value
 
 
 def _split_batch(batch: Any) -> tuple[Tensor, Tensor | None]:
