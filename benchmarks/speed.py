@@ -122,10 +122,14 @@ def main() -> None:
     repeats = args.repeats or (2 if args.quick else 5)
     torch.manual_seed(0)
     peak = matmul_peak_gflops(seconds=0.5 if args.quick else 2.0)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average "
-          f"{os.getloadavg()[0]:.2f}; matmul peak {peak:.1f} GFLOP/s")
-    header = (f"{'preset':<9}{'batch':>6}{'textbook img/s':>16}{'mnistgan img/s':>16}"
-              f"{'ratio median':>14}{'ratio range':>15}{'GFLOP/s':>9}{'% peak':>8}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average "
+        f"{os.getloadavg()[0]:.2f}; matmul peak {peak:.1f} GFLOP/s"
+    )
+    header = (
+        f"{'preset':<9}{'batch':>6}{'textbook img/s':>16}{'mnistgan img/s':>16}"
+        f"{'ratio median':>14}{'ratio range':>15}{'GFLOP/s':>9}{'% peak':>8}"
+    )
     print(header)
     for preset in presets:
         book, batch = textbook_trainer(preset, steps)

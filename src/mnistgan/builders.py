@@ -28,7 +28,15 @@ from torch import nn
 
 from .conditioning import ConditionalDiscriminator, ConditionalGenerator, Conditioning
 from .errors import ConfigError
-from .layers import ActLike, NormLike, conv_block, dcgan_init, get_act_layer, linear_block
+from .layers import (
+    ActLike,
+    NormLike,
+    conv_block,
+    dcgan_init,
+    get_act_layer,
+    linear_block,
+    resolve_norm,
+)
 
 __all__ = [
     "BUILDERS",
@@ -76,6 +84,14 @@ def _probability(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
         raise ConfigError(f"{name} must be a float in [0, 1), got {value!r}")
     return float(value)
+
+
+def _layers(norm: NormLike, act: ActLike, out_act: ActLike | None = None) -> NormLike:
+    """Check norm and activation settings up front, naming the argument; return the norm."""
+    get_act_layer(act, argument="act")
+    if out_act is not None:
+        get_act_layer(out_act, argument="out_act")
+    return resolve_norm(norm)
 
 
 def _apply_init(net: _M, init: Init) -> _M:
@@ -132,7 +148,7 @@ def _explicit_geometry(
                 f"generator, len(widths) for the discriminator), got {len(seq)}"
             )
     geometry = []
-    for i, (k, s, p) in enumerate(zip(kernels, strides, paddings)):
+    for i, (k, s, p) in enumerate(zip(kernels, strides, paddings, strict=True)):
         _positive_int(k, f"kernels[{i}]")
         _positive_int(s, f"strides[{i}]")
         if isinstance(p, bool) or not isinstance(p, int) or p < 0:
@@ -164,9 +180,7 @@ def _discriminator(
         return net
     num_classes = _positive_int(num_classes, "num_classes")
     if conditioning not in ("projection", "acgan"):
-        raise ConfigError(
-            f"conditioning must be 'projection' or 'acgan', got {conditioning!r}"
-        )
+        raise ConfigError(f"conditioning must be 'projection' or 'acgan', got {conditioning!r}")
     names = list(net._modules)
     body = nn.Sequential(OrderedDict((k, net._modules[k]) for k in names[: names.index("head")]))
     head = net._modules["head"]
@@ -220,6 +234,7 @@ def mlp_generator(
         >>> g(torch.randn(2, 100)).shape
         torch.Size([2, 1, 28, 28])
     """
+    norm = _layers(norm, act, out_act)
     latent_dim = _positive_int(latent_dim, "latent_dim")
     shape = _image_shape(image_shape)
     widths = _widths(hidden, "hidden")
@@ -274,6 +289,7 @@ def mlp_discriminator(
         >>> d(torch.rand(4, 1, 28, 28)).shape
         torch.Size([4])
     """
+    norm = _layers(norm, act)
     c, h, w = _image_shape(image_shape)
     widths = _widths(hidden, "hidden")
     p = _probability(dropout, "dropout")
@@ -355,6 +371,7 @@ def conv_generator(
         >>> g(torch.randn(2, 100)).shape
         torch.Size([2, 1, 64, 64])
     """
+    norm = _layers(norm, act, out_act)
     latent_dim = _positive_int(latent_dim, "latent_dim")
     classes, embed = _num_classes(num_classes, embed_dim)
     shape = _image_shape(image_shape)
@@ -376,8 +393,13 @@ def conv_generator(
     else:
         assert hidden is not None  # explicit geometry needs widths
         out = 1
-        for k, s, p in geometry:
+        for i, (k, s, p) in enumerate(geometry):
             out = (out - 1) * s - 2 * p + k
+            if out < 1:
+                raise ConfigError(
+                    f"kernels/strides/paddings shrink the feature map to nothing at layer {i}; "
+                    f"use smaller paddings or larger kernels"
+                )
         if out != side:
             raise ConfigError(
                 f"kernels/strides/paddings produce {out}x{out} images but image_shape is "
@@ -458,6 +480,7 @@ def conv_discriminator(
         >>> d(torch.rand(2, 1, 64, 64)).shape
         torch.Size([2])
     """
+    norm = _layers(norm, act)
     shape = _image_shape(image_shape)
     side = _square_side(shape, "conv_discriminator")
     base_width = _positive_int(base_width, "base_width")
@@ -557,6 +580,7 @@ def fc_conv_generator(
         >>> g(torch.randn(2, 100)).shape
         torch.Size([2, 1, 28, 28])
     """
+    norm = _layers(norm, act, out_act)
     latent_dim = _positive_int(latent_dim, "latent_dim")
     classes, embed = _num_classes(num_classes, embed_dim)
     fc_width = _positive_int(fc_width, "fc_width")
@@ -639,6 +663,7 @@ def conv_pool_discriminator(
         >>> d(torch.rand(2, 1, 28, 28)).shape
         torch.Size([2])
     """
+    norm = _layers(norm, act)
     c, h, w = _image_shape(image_shape)
     hidden = _widths(widths, "widths")
     kernel_size = _positive_int(kernel_size, "kernel_size")
@@ -673,4 +698,3 @@ BUILDERS: dict[str, Callable[..., nn.Module]] = {
     "conv_pool_discriminator": conv_pool_discriminator,
 }
 """Builders by name, so a model configuration can name the builder it needs."""
-

@@ -26,6 +26,7 @@ __all__ = [
     "get_act_layer",
     "get_norm_layer",
     "linear_block",
+    "resolve_norm",
 ]
 
 ActLike: TypeAlias = "str | type[nn.Module] | None"
@@ -93,7 +94,16 @@ def get_act_layer(act: ActLike, *, argument: str = "act") -> nn.Module:
     )
 
 
-def _norm_name(norm: NormLike, argument: str) -> str | type[nn.Module]:
+def resolve_norm(norm: NormLike, argument: str = "norm") -> str | type[nn.Module]:
+    """Canonical form of a normalisation setting: a lower-case name or a module class.
+
+    Raises:
+        ConfigError: If the name is unknown or the object is not a module class.
+
+    Example:
+        >>> resolve_norm("Spectral"), resolve_norm(None)
+        ('spectral', 'none')
+    """
     if norm is None:
         return "none"
     if isinstance(norm, str):
@@ -137,7 +147,7 @@ def get_norm_layer(
         >>> get_norm_layer("layer", 32)
         GroupNorm(1, 32, ...)
     """
-    resolved = _norm_name(norm, argument)
+    resolved = resolve_norm(norm, argument)
     if not isinstance(resolved, str):
         return resolved(num_features)
     if resolved == "batch":
@@ -151,13 +161,13 @@ def _uses_bias(bias: bool | None, norm: NormLike) -> bool:
     """Default bias: off when a norm layer with its own shift follows, on otherwise."""
     if bias is not None:
         return bias
-    return _norm_name(norm, "norm") in ("none", "spectral")
+    return resolve_norm(norm, "norm") in ("none", "spectral")
 
 
 def _finish_block(
     layer: nn.Module, norm: NormLike, act: ActLike, num_features: int, dims: _Dims
 ) -> nn.Sequential:
-    if _norm_name(norm, "norm") == "spectral":
+    if resolve_norm(norm, "norm") == "spectral":
         layer = spectral_norm(layer)
     modules = [layer, get_norm_layer(norm, num_features, dims=dims), get_act_layer(act)]
     return nn.Sequential(*(m for m in modules if not isinstance(m, nn.Identity)))

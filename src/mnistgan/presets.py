@@ -23,6 +23,7 @@ name          architecture                                             G params 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -71,10 +72,13 @@ class NetworkSpec:
 
     def __post_init__(self) -> None:
         if self.builder not in BUILDERS:
+            raise ConfigError(f"builder must be one of {sorted(BUILDERS)}, got {self.builder!r}")
+        if not isinstance(self.kwargs, Mapping):
             raise ConfigError(
-                f"builder must be one of {sorted(BUILDERS)}, got {self.builder!r}"
+                f"kwargs must be a mapping of builder arguments, got {self.kwargs!r}"
             )
-        object.__setattr__(self, "kwargs", dict(self.kwargs))
+        # Tuples, not lists: builders take tuples, and equal configs must compare equal.
+        object.__setattr__(self, "kwargs", _tuples(dict(self.kwargs)))
 
     def build(self, **shared: Any) -> nn.Module:
         """Call the builder with ``kwargs`` plus the ``shared`` arguments."""
@@ -165,8 +169,11 @@ class GANConfig:
     preset: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "image_shape", tuple(self.image_shape))
-        object.__setattr__(self, "betas", tuple(self.betas))
+        for name in ("image_shape", "betas"):
+            value = getattr(self, name)
+            if not isinstance(value, (tuple, list)):
+                raise ConfigError(f"{name} must be a tuple, got {value!r}")
+            object.__setattr__(self, name, tuple(value))
         for name in ("latent_dim", "batch_size", "epochs", "d_steps", "g_steps"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -192,7 +199,8 @@ class GANConfig:
             or self.num_classes < 2
         ):
             raise ConfigError(
-                f"num_classes must be an int >= 2 (10 for digits) or None, got {self.num_classes!r}"
+                f"num_classes must be an int >= 2 (10 for digits) or None, "
+                f"got {self.num_classes!r}"
             )
         if self.conditioning not in ("projection", "acgan"):
             raise ConfigError(
@@ -284,7 +292,8 @@ class GANConfig:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite int or float (not a bool, not NaN or infinite)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # --------------------------------------------------------------------------- registry
@@ -379,8 +388,12 @@ def _default() -> GANConfig:
 def _infogan() -> GANConfig:
     """InfoGAN's MNIST networks without the latent codes (sigmoid output)."""
     return GANConfig(
-        generator=NetworkSpec("fc_conv_generator", {"fc_width": 1024, "widths": (128, 64), "bias": True}),
-        discriminator=NetworkSpec("conv_pool_discriminator", {"widths": (32, 64), "fc_width": 1024}),
+        generator=NetworkSpec(
+            "fc_conv_generator", {"fc_width": 1024, "widths": (128, 64), "bias": True}
+        ),
+        discriminator=NetworkSpec(
+            "conv_pool_discriminator", {"widths": (32, 64), "fc_width": 1024}
+        ),
         output="sigmoid",
         epochs=50,
     )
