@@ -135,6 +135,11 @@ def _explicit_geometry(
     given = [g is not None for g in (kernels, strides, paddings)]
     if not any(given):
         return None
+    if layers == 0:
+        raise ConfigError(
+            "explicit kernels, strides and paddings need widths as well (the channels of "
+            "each layer), e.g. widths=(256, 128, 64) with four kernels for a generator"
+        )
     if not all(given):
         raise ConfigError(
             "kernels, strides and paddings must be given together (one entry per layer), "
