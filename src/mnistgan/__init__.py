@@ -1,5 +1,8 @@
 """mnistgan: train, study and reuse GANs on MNIST-style digits, in plain PyTorch.
 
+The names below load their module on first use, so ``import mnistgan.builders`` in
+another project brings in the builders alone, not the training code.
+
 >>> from mnistgan import DCGAN
 >>> gan = DCGAN()
 >>> gan.sample(4, seed=0).shape
@@ -8,27 +11,54 @@ torch.Size([4, 1, 28, 28])
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from .errors import (
-    BatchTypeError,
-    CheckpointError,
-    ConfigError,
-    DataError,
-    DatasetNotFoundError,
-    MnistganError,
-    TrainingError,
-)
-from .gan import DCGAN, GAN
-from .presets import GANConfig, NetworkSpec, get_preset, list_presets, register_preset
-from .training import (
-    Callback,
-    History,
-    HistoryWriter,
-    ModelCheckpoint,
-    ProgressBar,
-    SampleGrid,
-)
+if TYPE_CHECKING:
+    from .errors import (
+        BatchTypeError,
+        CheckpointError,
+        ConfigError,
+        DataError,
+        DatasetNotFoundError,
+        MnistganError,
+        TrainingError,
+    )
+    from .gan import DCGAN, GAN
+    from .presets import GANConfig, NetworkSpec, get_preset, list_presets, register_preset
+    from .training import (
+        Callback,
+        History,
+        HistoryWriter,
+        ModelCheckpoint,
+        ProgressBar,
+        SampleGrid,
+    )
+
+_LAZY = {
+    "BatchTypeError": "errors",
+    "CheckpointError": "errors",
+    "ConfigError": "errors",
+    "DataError": "errors",
+    "DatasetNotFoundError": "errors",
+    "MnistganError": "errors",
+    "TrainingError": "errors",
+    "DCGAN": "gan",
+    "GAN": "gan",
+    "GANConfig": "presets",
+    "NetworkSpec": "presets",
+    "get_preset": "presets",
+    "list_presets": "presets",
+    "register_preset": "presets",
+    "Callback": "training",
+    "History": "training",
+    "HistoryWriter": "training",
+    "ModelCheckpoint": "training",
+    "ProgressBar": "training",
+    "SampleGrid": "training",
+}
 
 __all__ = [
     "DCGAN",
@@ -53,3 +83,17 @@ __all__ = [
     "list_presets",
     "register_preset",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mnistgan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -442,6 +442,11 @@ def load_checkpoint(
         handle = target.open("rb")
     except OSError as err:
         raise _open_error(target, err) from err
+    except ValueError as err:  # e.g. "embedded null byte": not a usable path at all
+        raise CheckpointError(
+            f"checkpoint path {str(target)!r} is not a valid file name ({err}); pass the "
+            "path of a checkpoint file such as folder/epoch_0003.pt"
+        ) from err
     with handle:
         _verify(handle, target)
         try:

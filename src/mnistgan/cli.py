@@ -1,8 +1,8 @@
 """The ``mnistgan`` command (also ``python -m mnistgan``).
 
 Subcommands: ``train``, ``sample``, ``traverse``, ``interpolate``, ``plot``,
-``eval``, ``presets``. Errors print one line, ``mnistgan: error: ...``, and exit with
-status 1 (2 for bad arguments).
+``eval``, ``presets``, ``export``. Errors print one line, ``mnistgan: error: ...``, and
+exit with status 1 (2 for bad arguments).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -26,6 +26,7 @@ from .gan import GAN
 from .losses import list_losses
 from .presets import get_preset, list_presets
 from .training import HistoryWriter, ModelCheckpoint, SampleGrid
+from .training.distributed import init_distributed, launched_by_torchrun, shutdown_distributed
 from .viz import (
     GifRecorder,
     interpolate,
@@ -35,6 +36,9 @@ from .viz import (
     save_grid,
     traversal_labels,
 )
+
+if TYPE_CHECKING:
+    from .export import Sampler
 
 __all__ = ["build_parser", "main"]
 
@@ -89,8 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_train)
 
-    sample = sub.add_parser("sample", help="generate images from a checkpoint", description="Generate N images from a checkpoint into a PNG grid, a .npy array or a .pt tensor file.")
-    sample.add_argument("checkpoint", type=Path)
+    sample = sub.add_parser(
+        "sample",
+        help="generate images from a checkpoint or generator file",
+        description=(
+            "Generate N images from a checkpoint, or from a .safetensors generator file "
+            "(mnistgan export --format safetensors), into a PNG grid, a .npy array or a .pt "
+            "tensor file."
+        ),
+    )
+    sample.add_argument("checkpoint", type=Path, help="a checkpoint, or a .safetensors file")
     sample.add_argument("--n", type=int, default=64, help="number of images (default: %(default)s)")
     sample.add_argument("--out", type=Path, default=Path("samples.png"), help=".png grid, .npy or .pt (default: %(default)s)")
     sample.add_argument("--nrow", type=int, default=None, help="images per grid row")
@@ -124,16 +136,47 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--smooth", type=int, default=None, metavar="STEPS", help="moving-average window (default: about 1/50 of the run)")
     plot.set_defaults(func=_plot)
 
-    evaluate = sub.add_parser("eval", help="quality metrics of a checkpoint", description="Generate N images from a checkpoint and compare them with the 10k MNIST test images in the features of mnistgan's shipped MNIST classifier: Fréchet distance, KID, precision/recall, density/coverage, classifier score, modes and class shares, next to the real-data floor.")
+    evaluate = sub.add_parser(
+        "eval",
+        help="quality metrics of a checkpoint",
+        description=(
+            "Generate N images from a checkpoint and compare them with the 10k MNIST test "
+            "images in the features of mnistgan's shipped MNIST classifier: Fréchet distance, "
+            "KID, precision/recall, density/coverage, classifier score, modes and class "
+            "shares, next to the real-data floor."
+        ),
+    )
     evaluate.add_argument("checkpoint", type=Path)
-    evaluate.add_argument("--n", type=int, default=10000, help="generated images (default: %(default)s)")
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of the latents and KID subsets (default: %(default)s)")
-    evaluate.add_argument("--kid-subsets", type=int, default=100, metavar="K", help="KID subset pairs (default: %(default)s)")
+    evaluate.add_argument("--n", type=int, default=10000, help="images (default: %(default)s)")
+    evaluate.add_argument("--seed", type=int, default=0, help="latents and KID subsets")
+    evaluate.add_argument("--kid-subsets", type=int, default=100, metavar="K", help="KID subsets")
     evaluate.add_argument("--batch-size", type=int, default=500, help="default: %(default)s")
-    evaluate.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
-    evaluate.add_argument("--data-root", default=None, help="MNIST folder (default: $MNISTGAN_DATA_ROOT, else a user cache folder)")
-    evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    evaluate.add_argument("--data-root", default=None, help="MNIST folder")
+    evaluate.add_argument("--json", action="store_true", help="print JSON, not a table")
     evaluate.set_defaults(func=_eval)
+
+    export = sub.add_parser(
+        "export",
+        help="export the generator: torch.export, ONNX or safetensors",
+        description=(
+            "Write the sampling generator (the EMA one if the model keeps an EMA) in eval "
+            "mode: a torch.export program (.pt2; torch.export.load(FILE).module()(z)), an "
+            'ONNX model (.onnx; needs pip install "mnistgan[export]") or a generator file '
+            "(.safetensors: weights and config, no pickle). The batch size is dynamic; "
+            "conditional generators take (z, y). Outputs lie in the generator's range "
+            "([-1, 1] for tanh), which the file's metadata states."
+        ),
+    )
+    export.add_argument("checkpoint", type=Path, help="a checkpoint, or a .safetensors file")
+    export.add_argument(
+        "--format",
+        choices=("pt2", "onnx", "safetensors"),
+        default=None,
+        help="default: from the suffix of --out",
+    )
+    export.add_argument("--out", type=Path, required=True, help=".pt2, .onnx or .safetensors")
+    export.set_defaults(func=_export)
 
     presets = sub.add_parser("presets", help="list the presets", description="List the registered presets with their sizes.")
     presets.set_defaults(func=_presets)
@@ -155,7 +198,11 @@ def _train(args: argparse.Namespace) -> None:
         if value is not None:
             overrides[field] = value
     config = get_preset(args.preset, **overrides)
-    device = resolve_device(args.device)
+    # Under torchrun: join the process group, one device per process; fit() trains with
+    # DDP and only rank 0 writes files and prints.
+    ctx = init_distributed(args.device) if launched_by_torchrun() else None
+    device = ctx.device if ctx is not None else resolve_device(args.device)
+    main = ctx is None or ctx.is_main
     seed_everything(args.seed)
     gan = GAN(config, precision=args.precision, compile=args.compile)
     side = config.image_shape[1]
@@ -170,8 +217,9 @@ def _train(args: argparse.Namespace) -> None:
         limit=args.limit,
     )
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     callbacks = [
         ModelCheckpoint(out / "checkpoints", every=args.checkpoint_every, keep_last=args.keep_last),
         SampleGrid(out / "samples", n=args.grid_size, seed=args.seed),
@@ -195,14 +243,39 @@ def _train(args: argparse.Namespace) -> None:
         resume=args.resume,
         progress=not args.quiet,
     )
+    if not main:
+        return
     grid = save_grid(gan.sample(args.grid_size, seed=args.seed), out / "samples.png")
     print(f"trained {args.preset} for {gan.epoch} epochs; wrote {out / 'checkpoints'}, {grid}, {out / 'history.json'}")
     if args.gif:
         print(f"wrote {out / 'progress.gif'}")
 
 
+def _load_for_sampling(path: Path) -> GAN | Sampler:
+    """A GAN from a checkpoint, or a Sampler from a ``.safetensors`` generator file."""
+    if path.suffix.lower() != ".safetensors":
+        return GAN.load(path, restore_rng=False)
+    from .export import load_sampler
+
+    try:
+        return load_sampler(path)
+    except ImportError as err:  # safetensors missing: one line naming the extra
+        raise MnistganError(str(err)) from err
+
+
+def _export(args: argparse.Namespace) -> None:
+    from .export import export_generator
+
+    source = _load_for_sampling(args.checkpoint)
+    try:
+        written = export_generator(source, args.out, format=args.format)
+    except ImportError as err:  # onnx/onnxscript or safetensors missing: name the extra
+        raise MnistganError(str(err)) from err
+    print(f"wrote {written}")
+
+
 def _sample(args: argparse.Namespace) -> None:
-    gan = GAN.load(args.checkpoint, restore_rng=False)
+    gan = _load_for_sampling(args.checkpoint)
     labels = None if args.digit is None else (args.digit[0] if len(args.digit) == 1 else args.digit)
     images = gan.sample(_positive(args.n, "--n"), seed=args.seed, labels=labels)
     suffix = args.out.suffix.lower()
@@ -265,14 +338,20 @@ def _eval(args: argparse.Namespace) -> None:
     gan = GAN.load(args.checkpoint, restore_rng=False, device=device)
     real = real_features(root=args.data_root, batch_size=args.batch_size, device=device)
     results = evaluate(
-        gan, n, real=real, seed=args.seed, batch_size=args.batch_size, device=device,
+        gan,
+        n,
+        real=real,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        device=device,
         kid_subsets=_positive(args.kid_subsets, "--kid-subsets"),
     )
     if args.json:
         report = {"checkpoint": str(args.checkpoint), "n": n, "seed": args.seed}
         print(json.dumps({**report, "metrics": results, "real_floor": REAL_FLOOR}, indent=2))
     else:
-        print(format_table({f"{args.checkpoint.name} (n={n})": results, "real floor": REAL_FLOOR}))
+        columns = {f"{args.checkpoint.name} (n={n})": results, "real floor": REAL_FLOOR}
+        print(format_table(columns))
 
 
 def _presets(args: argparse.Namespace) -> None:
@@ -318,4 +397,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mnistgan: interrupted; rerun with --resume auto to continue", file=sys.stderr)
         return 130
+    finally:
+        shutdown_distributed()  # the process group `train` joined under torchrun, if any
     return 0

@@ -53,9 +53,12 @@ def check_labels(y: object, n: int, num_classes: int, *, argument: str = "labels
         raise DataError(f"{argument} must be integer class indices, got dtype {y.dtype}")
     if y.dim() != 1 or y.size(0) != n:
         raise DataError(f"{argument} must have shape ({n},), got {tuple(y.shape)}")
-    # The range check reads values back; on an accelerator that would stall every step,
-    # so there it is left to the caller (GAN checks labels before they reach the device).
-    if n and y.device.type == "cpu" and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+    # The range check reads values back: on an accelerator that would stall every step,
+    # so there it is left to the caller (GAN checks labels before they reach the device),
+    # and torch.compile/torch.export cannot trace it (an out-of-range label still fails
+    # in the embedding lookup).
+    checkable = y.device.type == "cpu" and not torch.compiler.is_compiling()
+    if n and checkable and (int(y.min()) < 0 or int(y.max()) >= num_classes):
         raise DataError(
             f"{argument} must lie in [0, {num_classes - 1}], got values in "
             f"[{int(y.min())}, {int(y.max())}]"

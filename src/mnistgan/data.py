@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -102,6 +103,18 @@ def _check_int(value: object, name: str, *, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ConfigError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def _check_shard(rank: object, world_size: object) -> tuple[int, int]:
+    """Return ``(rank, world_size)`` if ``0 <= rank < world_size``, else raise ConfigError."""
+    world = _check_positive_int(world_size, "world_size")
+    index = _check_int(rank, "rank", minimum=0)
+    if index >= world:
+        raise ConfigError(
+            f"rank must be in [0, world_size - 1] = [0, {world - 1}], got {index}; each "
+            "process passes its own rank (torch.distributed.get_rank())"
+        )
+    return index, world
 
 
 def _check_bool(value: object, name: str) -> bool:
@@ -453,6 +466,14 @@ class InMemoryLoader:
     (like ``DistributedSampler.set_epoch``), and :meth:`state_dict` /
     :meth:`load_state_dict` carry the position across a resume at an epoch boundary.
 
+    For distributed training each process can take its own share of every epoch
+    (``rank``/``world_size``, or :meth:`shard`; ``GAN.fit(strategy="ddp")`` shards an
+    unsharded loader itself): the same permutation on every process, of which rank ``r``
+    visits positions ``r, r + world_size, r + 2 * world_size, ...`` like
+    :class:`~torch.utils.data.distributed.DistributedSampler`. Every rank gets the same
+    number of images: with ``drop_last`` the tail that does not divide evenly is dropped,
+    otherwise the permutation is padded with its own first images.
+
     Args:
         images: ``uint8`` images ``(N, C, H, W)`` or ``(N, H, W)``, or float ones in
             ``[0, 1]``.
@@ -465,10 +486,12 @@ class InMemoryLoader:
             or a :class:`torch.device`.
         images_on_device: Copy all images to ``device`` once (fastest); if false they stay
             where they are and each batch is moved after gathering.
+        rank: This process's index among ``world_size`` processes sharing the data.
+        world_size: Number of processes sharing the data (1: this loader visits it all).
 
     Raises:
-        ConfigError: A bad ``batch_size``, ``seed``, ``device`` or flag, or
-            ``drop_last=True`` with fewer images than one batch.
+        ConfigError: A bad ``batch_size``, ``seed``, ``device``, ``rank``, ``world_size``
+            or flag, or ``drop_last=True`` with fewer images (per rank) than one batch.
         DataError: Images or labels of the wrong shape, dtype or range.
         BatchTypeError: ``images`` or ``labels`` is not a tensor.
 
@@ -496,8 +519,11 @@ class InMemoryLoader:
         seed: int = 0,
         device: str | torch.device = "cpu",
         images_on_device: bool = True,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         self._batch_size = _check_positive_int(batch_size, "batch_size")
+        self._rank, self._world_size = _check_shard(rank, world_size)
         self._shuffle = _check_bool(shuffle, "shuffle")
         self._drop_last = _check_bool(drop_last, "drop_last")
         self._seed = _check_int(seed, "seed")
@@ -505,11 +531,12 @@ class InMemoryLoader:
         self._device = resolve_device(device)
         checked = _check_images(images)  # (N, C, H, W)
         targets = _check_labels(labels, checked.shape[0])
-        if self._drop_last and checked.shape[0] < self._batch_size:
+        if self._drop_last and checked.shape[0] // self._world_size < self._batch_size:
+            per_rank = "" if self._world_size == 1 else f" per rank of {self._world_size}"
             raise ConfigError(
                 f"drop_last=True with batch_size={self._batch_size} but only "
-                f"{checked.shape[0]} images would give no batches; lower batch_size or "
-                "pass drop_last=False"
+                f"{checked.shape[0] // self._world_size} images{per_rank} would give no "
+                "batches; lower batch_size or pass drop_last=False"
             )
         store = self._device if images_on_device else checked.device
         self._images = checked.to(store).contiguous()
@@ -563,6 +590,47 @@ class InMemoryLoader:
         """The epoch the next ``iter(loader)`` will use."""
         return self._epoch
 
+    @property
+    def rank(self) -> int:
+        """This loader's share of the data: rank ``rank`` of :attr:`world_size`."""
+        return self._rank
+
+    @property
+    def world_size(self) -> int:
+        """Number of processes sharing each epoch (1: this loader visits all of it)."""
+        return self._world_size
+
+    def shard(self, rank: int, world_size: int) -> InMemoryLoader:
+        """A loader over the same images that visits rank ``rank``'s share of each epoch.
+
+        The stored images are shared, not copied; the epoch counter is carried over.
+
+        Raises:
+            ConfigError: If ``rank`` is not in ``[0, world_size - 1]``, or ``drop_last``
+                leaves a rank without a batch.
+
+        Example:
+            >>> loader = InMemoryLoader(torch.zeros(5, 1, 1, dtype=torch.uint8), shuffle=False)
+            >>> [loader.shard(r, 2).permutation().tolist() for r in (0, 1)]
+            [[0, 2, 4], [1, 3, 0]]
+        """
+        rank, world_size = _check_shard(rank, world_size)
+        if self._drop_last and self.num_images // world_size < self._batch_size:
+            raise ConfigError(
+                f"drop_last=True with batch_size={self._batch_size} leaves each of "
+                f"{world_size} ranks {self.num_images // world_size} images, no full batch; "
+                "lower batch_size or pass drop_last=False"
+            )
+        shard = copy.copy(self)
+        shard._rank, shard._world_size = rank, world_size
+        return shard
+
+    def _shard_size(self) -> int:
+        """Images this rank visits per epoch."""
+        if self._drop_last:
+            return self.num_images // self._world_size
+        return math.ceil(self.num_images / self._world_size)
+
     # -- order ------------------------------------------------------------------------
 
     def set_epoch(self, epoch: int) -> None:
@@ -583,7 +651,8 @@ class InMemoryLoader:
             epoch: The epoch (``>= 0``); ``None`` means the next one (:attr:`epoch`).
 
         Returns:
-            An ``int64`` CPU tensor of shape ``(N,)``; batches are consecutive slices.
+            An ``int64`` CPU tensor of shape ``(N,)`` (this rank's share when sharded);
+            batches are consecutive slices.
 
         Example:
             >>> loader = InMemoryLoader(torch.zeros(4, 1, 1, dtype=torch.uint8), shuffle=False)
@@ -592,18 +661,25 @@ class InMemoryLoader:
         """
         e = self._epoch if epoch is None else _check_int(epoch, "epoch", minimum=0)
         if not self._shuffle:
-            return torch.arange(self.num_images, dtype=torch.int64)
-        generator = torch.Generator()
-        generator.manual_seed(_epoch_seed(self._seed, e))
-        return torch.randperm(self.num_images, generator=generator)
+            order = torch.arange(self.num_images, dtype=torch.int64)
+        else:
+            generator = torch.Generator()
+            generator.manual_seed(_epoch_seed(self._seed, e))
+            order = torch.randperm(self.num_images, generator=generator)
+        if self._world_size == 1:
+            return order
+        total = self._shard_size() * self._world_size
+        if total > order.numel():  # pad with the permutation's first images
+            order = order.repeat(math.ceil(total / order.numel()))
+        return order[self._rank : total : self._world_size]
 
     # -- iteration --------------------------------------------------------------------
 
     def __len__(self) -> int:
-        """Number of batches per epoch."""
+        """Number of batches per epoch (of this rank's share when sharded)."""
         if self._drop_last:
-            return self.num_images // self._batch_size
-        return math.ceil(self.num_images / self._batch_size)
+            return self._shard_size() // self._batch_size
+        return math.ceil(self._shard_size() / self._batch_size)
 
     def __iter__(self) -> Iterator[Batch]:
         """Yield the batches of the current epoch, then advance :attr:`epoch` by one."""
@@ -614,7 +690,7 @@ class InMemoryLoader:
     def _batches(self, order: Tensor) -> Iterator[Batch]:
         """Gather, move and convert one batch at a time in ``order``."""
         order = order.to(self._images.device)
-        stop = len(self) * self._batch_size if self._drop_last else self.num_images
+        stop = len(self) * self._batch_size if self._drop_last else order.numel()
         as_uint8 = self._images.dtype == torch.uint8
         for start in range(0, stop, self._batch_size):
             index = order[start : start + self._batch_size]
@@ -650,6 +726,7 @@ class InMemoryLoader:
             "num_images": self.num_images,
             "batch_size": self._batch_size,
             "drop_last": self._drop_last,
+            "world_size": self._world_size,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -682,7 +759,7 @@ class InMemoryLoader:
                 f"{self.num_images}; build the loader from the same data (same limit) "
                 "to resume"
             )
-        for key in ("shuffle", "batch_size", "drop_last"):
+        for key in ("shuffle", "batch_size", "drop_last", "world_size"):
             if key in state and state[key] != getattr(self, key):
                 _LOG.warning(
                     "resuming with %s=%r but the saved loader had %s=%r; batches will differ",
@@ -702,7 +779,9 @@ class InMemoryLoader:
             f"image_shape={tuple(self._images.shape[1:])}, dtype={self._images.dtype}, "
             f"labels={self._labels is not None}, batch_size={self._batch_size}, "
             f"shuffle={self._shuffle}, drop_last={self._drop_last}, seed={self._seed}, "
-            f"epoch={self._epoch}, device='{self._device}')"
+            f"epoch={self._epoch}, device='{self._device}'"
+            + (f", rank={self._rank}, world_size={self._world_size}" * (self._world_size > 1))
+            + ")"
         )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,8 +20,9 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
 
+from .._io import atomic_write_text
 from ..checkpoint import latest_checkpoint, list_checkpoints
-from ..errors import ConfigError
+from ..errors import ConfigError, TrainingError
 
 if TYPE_CHECKING:
     from ..gan import GAN
@@ -56,6 +56,15 @@ class Callback:
         'StopAfter'
     """
 
+    main_process_only: bool = False
+    """Run only on the main process (rank 0) in distributed training.
+
+    Set it on callbacks whose only effects are files or the terminal (checkpoints,
+    images, progress bars); they then run once, not once per process. Callbacks that
+    change the model, its optimisers or ``stop_training`` must run on every process
+    (the default) so that the processes stay alike.
+    """
+
     def on_fit_start(self, model: GAN, logs: dict[str, Any]) -> None:
         """Called once before the first epoch."""
 
@@ -87,19 +96,38 @@ class Callback:
         """Restore what :meth:`state_dict` returned."""
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    """Write a small text file so that readers see the old or the new version, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _write_error(what: str, path: Path, err: OSError) -> OSError:
+    """An ``OSError`` of the same kind whose message names the file, the reason and a fix."""
+    reason = err.strerror or str(err)
+    message = (
+        f"{what} could not write {str(path)!r}: {reason} ({type(err).__name__}); check that "
+        "the folder is writable and the disk has free space, or write somewhere else"
+    )
+    return OSError(err.errno, message) if err.errno is not None else OSError(message)
+
+
+def _nonfinite_tensors(model: GAN) -> list[str]:
+    """Names of the generator/discriminator/EMA tensors holding NaN or infinity.
+
+    One fused check (one host sync); the names are only looked up when it fails.
+    """
+    named = [
+        (f"{owner}.{key}", value)
+        for owner, net in (
+            ("generator", model.generator),
+            ("discriminator", model.discriminator),
+            ("ema", model.ema),
+        )
+        if net is not None
+        for key, value in net.state_dict().items()
+        if value.is_floating_point() or value.is_complex()
+    ]
+    if not named:
+        return []
+    flags = torch.stack([torch.isfinite(t).all() for _, t in named])
+    if bool(flags.all()):
+        return []
+    return [name for (name, _), ok in zip(named, flags.tolist(), strict=True) if not ok]
 
 
 def _positive(value: object, name: str) -> int:
@@ -114,7 +142,9 @@ class ModelCheckpoint(Callback):
     Files are named ``epoch_0001.pt`` (one-based: the number of epochs done) and
     written atomically, so an interruption never leaves a broken newest file.
     ``fit(..., resume="auto")`` resumes from the newest good file in
-    ``directory``.
+    ``directory``. Weights holding NaN or infinity are never written: the save
+    raises :class:`~mnistgan.errors.TrainingError` instead, so a diverged run
+    cannot push its good checkpoints out.
 
     Args:
         directory: Folder for the checkpoints (created if missing).
@@ -127,6 +157,8 @@ class ModelCheckpoint(Callback):
         >>> cb.path_for(10).name
         'epoch_0010.pt'
     """
+
+    main_process_only = True  # files/terminal only: rank 0 writes them
 
     def __init__(
         self, directory: str | os.PathLike[str], *, every: int = 1, keep_last: int | None = 3
@@ -149,11 +181,28 @@ class ModelCheckpoint(Callback):
         self._last_epoch = int(logs["target_epoch"])
 
     def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
-        """Save after the right epochs and prune old files."""
+        """Save after the right epochs and prune old files.
+
+        Raises:
+            TrainingError: If the weights hold NaN or infinity (nothing is written).
+            CheckpointError: If the file cannot be written (earlier files are intact).
+        """
         done = epoch + 1
         if done % self.every and done != self._last_epoch and not model.stop_training:
             return
-        path = model.save(self.path_for(done))
+        target = self.path_for(done)
+        bad = _nonfinite_tensors(model)
+        if bad:
+            latest = self.latest()
+            kept = f"the newest good checkpoint, {str(latest)!r}, is" if latest else "nothing is"
+            raise TrainingError(
+                f"ModelCheckpoint did not write {str(target)!r}: the weights hold NaN or "
+                f"infinite values (in {', '.join(bad[:3])}"
+                f"{f' and {len(bad) - 3} more' if len(bad) > 3 else ''}) after epoch {epoch} "
+                f"(counted from 0); {kept} kept. Resume from it with a lower learning rate, "
+                'or train with fit(..., on_nonfinite="skip")'
+            )
+        path = model.save(target)
         logger.info("saved checkpoint %s", path)
         if self.keep_last is not None:
             for old in list_checkpoints(self.directory, "epoch_*.pt")[: -self.keep_last]:
@@ -180,6 +229,8 @@ class SampleGrid(Callback):
         >>> cb.n, cb.nrow
         (16, 4)
     """
+
+    main_process_only = True  # files/terminal only: rank 0 writes them
 
     def __init__(
         self,
@@ -216,8 +267,12 @@ class SampleGrid(Callback):
         assert self.noise is not None
         images = model.generate(self.noise)  # (n, C, H, W) in [0, 1], on the CPU
         self.last_grid = make_grid(images, nrow=self.nrow, padding=2)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        save_image(self.last_grid, self.directory / f"epoch_{epoch + 1:04d}.png")
+        path = self.directory / f"epoch_{epoch + 1:04d}.png"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            save_image(self.last_grid, path)
+        except OSError as err:
+            raise _write_error("SampleGrid", path, err) from err
 
     def state_dict(self) -> dict[str, Any]:
         """The fixed noise."""
@@ -242,6 +297,8 @@ class HistoryWriter(Callback):
         '.json'
     """
 
+    main_process_only = True  # files/terminal only: rank 0 writes them
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         if self.path.suffix not in (".json", ".csv"):
@@ -251,14 +308,23 @@ class HistoryWriter(Callback):
             )
 
     def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
-        """Rewrite the file with everything recorded so far."""
+        """Rewrite the file with everything recorded so far.
+
+        Raises:
+            OSError: If the file cannot be written; the message names it and the
+                reason, and the previous version of the file is left as it was.
+        """
         history = model.history
         if self.path.suffix == ".json":
-            _atomic_write_text(self.path, history.to_json())
+            files = [(self.path, history.to_json())]
         else:
-            _atomic_write_text(self.path, history.to_csv("epochs"))
             steps = self.path.with_name(self.path.stem + "_steps.csv")
-            _atomic_write_text(steps, history.to_csv("steps"))
+            files = [(self.path, history.to_csv("epochs")), (steps, history.to_csv("steps"))]
+        for path, text in files:
+            try:
+                atomic_write_text(path, text)
+            except OSError as err:
+                raise _write_error("HistoryWriter", path, err) from err
 
 
 def _log_line(logs: Mapping[str, Any]) -> str:
@@ -286,6 +352,8 @@ class ProgressBar(Callback):
         >>> ProgressBar(refresh=20).refresh
         20
     """
+
+    main_process_only = True  # files/terminal only: rank 0 writes them
 
     def __init__(self, *, refresh: int = 10, leave: bool = False) -> None:
         self.refresh = _positive(refresh, "refresh")

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
-from typing import IO
-
 import torch
 from torch import Tensor
 
+from .._io import atomic_write
 from ..errors import ConfigError
 
 
@@ -56,26 +51,4 @@ def _to_uint8(image: Tensor) -> Tensor:
     return image.permute(1, 2, 0).contiguous()  # (H, W, 3)
 
 
-def _default_mode() -> int:
-    """Permissions of a newly created file: ``0o666`` minus the process umask."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], None]) -> Path:
-    """Write a file so that readers see the old or the new version, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _default_mode())  # mkstemp makes 0600 files; use the usual 0666 & ~umask
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+_atomic_write = atomic_write  # the viz modules import it from here

@@ -230,6 +230,8 @@ class GifRecorder(Callback):
         (3, (62, 62), True)
     """
 
+    main_process_only = True  # frames and the file matter on rank 0 only (it checkpoints)
+
     def __init__(
         self,
         path: str | os.PathLike[str],

@@ -1,0 +1,136 @@
+"""Sample quality of every preset after a fixed wall-clock training budget, side by side.
+
+Each preset (``default`` is what ``DCGAN()`` builds) is trained from the same seed for the
+same number of seconds with :func:`mnistgan.data.make_loader` and :meth:`mnistgan.GAN.fit`
+(a callback sets ``model.stop_training`` when the budget is spent), then evaluated with
+:func:`mnistgan.metrics.evaluate` against the 10k MNIST test images. The real-data floor
+(N random training images vs the test set, same N and seed) is measured in the same run and
+printed as the last column, with each model's Fréchet distance as a multiple of it.
+
+Run from the project root::
+
+    MNISTGAN_DATA_ROOT=../shared/data python benchmarks/quality.py --minutes 10
+    MNISTGAN_DATA_ROOT=../shared/data python benchmarks/quality.py --quick
+    MNISTGAN_DATA_ROOT=../shared/data python benchmarks/quality.py --models default dcgan
+
+``--quick`` trains each model for 20 s and evaluates 2,000 samples with 10 KID subsets: a
+smoke run, whose numbers are not comparable with the 10k-sample floor of the docs.
+Timings depend on the machine and on what else runs on it (the load average is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from typing import Any
+
+import torch
+
+from mnistgan import GAN, Callback, list_presets
+from mnistgan.data import make_loader
+from mnistgan.device import resolve_device, seed_everything
+from mnistgan.metrics import evaluate, format_table, real_features
+from mnistgan.metrics.floor import measure_floor
+
+
+class TimeBudget(Callback):
+    """Stop training once ``seconds`` of wall-clock time have passed since ``fit`` started."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._start = 0.0
+
+    def on_fit_start(self, model: GAN, logs: dict[str, Any]) -> None:
+        """Start the clock."""
+        self._start = time.perf_counter()
+
+    def on_batch_end(self, model: GAN, batch_index: int, logs: dict[str, torch.Tensor]) -> None:
+        """Stop when the budget is spent."""
+        if time.perf_counter() - self._start >= self.seconds:
+            model.stop_training = True
+
+
+def train_for(name: str, seconds: float, *, seed: int, device: torch.device) -> dict[str, Any]:
+    """Train preset ``name`` for ``seconds``; return the model and what it did."""
+    seed_everything(seed)
+    gan = GAN.from_preset(name)
+    side = gan.image_shape[1]
+    loader = make_loader(
+        "mnist",
+        image_size=None if side == 28 else side,
+        batch_size=gan.config.batch_size,
+        seed=seed,
+        device=device,
+    )
+    start = time.perf_counter()
+    gan.fit(loader, epochs=10_000, callbacks=[TimeBudget(seconds)], device=device, progress=False)
+    return {
+        "gan": gan,
+        "seconds": time.perf_counter() - start,
+        "steps": gan.global_step,
+        "images": gan.global_step * gan.config.batch_size,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="training budget per model")
+    parser.add_argument("--quick", action="store_true", help="20 s per model, 2k samples")
+    parser.add_argument("--models", nargs="+", default=None, choices=list_presets())
+    parser.add_argument("--n", type=int, default=None, help="samples (default 10000; quick 2000)")
+    parser.add_argument("--kid-subsets", type=int, default=None, help="default 100; quick 10")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--json", default=None, metavar="PATH", help="also write the results")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seconds = 20.0 if args.quick else args.minutes * 60
+    n = args.n or (2000 if args.quick else 10000)
+    kid_subsets = args.kid_subsets or (10 if args.quick else 100)
+    models = args.models or ["default", *(m for m in list_presets() if m != "default")]
+    device = resolve_device(args.device)
+    print(
+        f"quality benchmark: {seconds:.0f} s of training per model, {n} samples, "
+        f"{kid_subsets} KID subsets, seed {args.seed}, device {device}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    real = real_features(device=device)
+    columns: dict[str, dict[str, float]] = {}
+    for name in models:
+        run = train_for(name, seconds, seed=args.seed, device=device)
+        start = time.perf_counter()
+        result = evaluate(
+            run["gan"], n, real=real, seed=args.seed, kid_subsets=kid_subsets, device=device
+        )
+        label = "default (DCGAN())" if name == "default" else name
+        print(
+            f"{label:>18}: {run['steps']:,} steps ({run['images']:,} images) in "
+            f"{run['seconds']:.0f} s, evaluated in {time.perf_counter() - start:.0f} s"
+        )
+        columns[label] = {**result, "steps": float(run["steps"])}
+    floor = measure_floor(n, seed=args.seed, kid_subsets=kid_subsets, device=device)
+    for result in columns.values():
+        result["fd_x_floor"] = result["fd"] / floor["fd"]
+    columns[f"real floor (n={n})"] = {**floor, "fd_x_floor": 1.0}
+    keys = ["steps", "fd", "fd_x_floor", "kid", "precision", "recall", "density", "coverage"]
+    keys += ["score", "modes", "kl_uniform", *(f"class_{i}" for i in range(10))]
+    print()
+    print(
+        format_table(columns, keys, labels={"steps": "training steps", "fd_x_floor": "FD / floor"})
+    )
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(
+                {"seconds": seconds, "n": n, "seed": args.seed, "results": columns}, f, indent=1
+            )
+
+
+if __name__ == "__main__":
+    main()

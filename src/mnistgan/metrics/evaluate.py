@@ -1,0 +1,493 @@
+"""Feature extraction and :func:`evaluate`: every metric of a generator in one call.
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, TypeAlias
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mnistgan.data import data_root, load_tensors
+from mnistgan.device import resolve_device
+from mnistgan.errors import ConfigError, DataError
+from mnistgan.metrics.classifier import MnistClassifier, load_classifier
+from mnistgan.metrics.functional import (
+    class_histogram,
+    classifier_score,
+    frechet_distance,
+    kernel_distance,
+    kl_to_uniform,
+    manifold_metrics,
+    modes_covered,
+)
+
+if TYPE_CHECKING:
+    from mnistgan.gan import GAN
+
+__all__ = [
+    "METRIC_KEYS",
+    "REAL_FLOOR",
+    "ClassifierFeatures",
+    "FeatureExtractor",
+    "FeatureSet",
+    "evaluate",
+    "extract_features",
+    "format_table",
+    "prepare_images",
+    "real_features",
+]
+
+FeatureExtractor: TypeAlias = Callable[[Tensor], "Tensor | tuple[Tensor, Tensor]"]
+"""Images ``(N, 1, 28, 28)`` in [0, 1] → features ``(N, D)``, or ``(features, probs (N, C))``."""
+
+METRIC_KEYS: Final[tuple[str, ...]] = (
+    "fd",
+    "kid",
+    "kid_std",
+    "precision",
+    "recall",
+    "density",
+    "coverage",
+    "score",
+    "modes",
+    "kl_uniform",
+)
+"""The keys :func:`evaluate` returns (``score`` to ``kl_uniform`` need probabilities),
+followed by ``class_0`` … ``class_9``, the share of generated samples per class."""
+
+REAL_FLOOR: Final[dict[str, float]] = {
+    "fd": 0.17540455033676494,
+    "kid": 6.801263523272815e-05,
+    "kid_std": 0.008951078572869009,
+    "precision": 0.8556,
+    "recall": 0.8802,
+    "density": 0.9143,
+    "coverage": 0.943,
+    "score": 9.80139397572159,
+    "modes": 10.0,
+    "kl_uniform": 0.002554299282053942,
+    "class_0": 0.0952,
+    "class_1": 0.1158,
+    "class_2": 0.1019,
+    "class_3": 0.1068,
+    "class_4": 0.0971,
+    "class_5": 0.0925,
+    "class_6": 0.0917,
+    "class_7": 0.1047,
+    "class_8": 0.0936,
+    "class_9": 0.1007,
+}
+"""The real-data floor: :func:`evaluate`'s result for 10,000 MNIST training images (drawn
+with seed 0) against the 10,000 test images, with the shipped classifier and the defaults
+(KID seed 0). Measure it again with ``python -m mnistgan.metrics.floor``."""
+
+_SIDE: Final = 28  # the classifier's input size; other sizes are resized to it
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Features ``(N, D)`` of a set of images, and class probabilities ``(N, C)`` if known.
+
+    Compute the real set's once with :func:`real_features` or :func:`extract_features`
+    and pass it to :func:`evaluate` as ``real=`` to skip its extraction.
+    """
+
+    features: Tensor
+    probs: Tensor | None = None
+
+    def __len__(self) -> int:
+        return int(self.features.size(0))
+
+
+class ClassifierFeatures:
+    """The default feature extractor: mnistgan's shipped MNIST classifier.
+
+    Calling it returns the 128-dim penultimate features and the softmax probabilities.
+
+    Args:
+        model: A classifier; ``None`` loads the shipped one (checksum verified).
+        device: Where the classifier runs.
+
+    Example:
+        >>> features, probs = ClassifierFeatures()(torch.rand(3, 1, 28, 28))
+        >>> features.shape, probs.shape
+        (torch.Size([3, 128]), torch.Size([3, 10]))
+    """
+
+    def __init__(
+        self, model: MnistClassifier | None = None, *, device: str | torch.device = "cpu"
+    ) -> None:
+        self.device = resolve_device(device)
+        self.model = (model if model is not None else load_classifier()).to(self.device).eval()
+
+    @torch.no_grad()
+    def __call__(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """Features ``(N, 128)`` and probabilities ``(N, 10)`` of images ``(N, 1, 28, 28)``."""
+        features = self.model.features(images.to(self.device, torch.float32))
+        probs = self.model.head(features).softmax(1)
+        return features, probs
+
+
+_DEFAULT_EXTRACTORS: dict[str, ClassifierFeatures] = {}
+_REAL_CACHE: dict[tuple[str, str, int | None], FeatureSet] = {}
+
+
+def _default_extractor(device: torch.device) -> ClassifierFeatures:
+    key = str(device)
+    if key not in _DEFAULT_EXTRACTORS:
+        _DEFAULT_EXTRACTORS[key] = ClassifierFeatures(device=device)
+    return _DEFAULT_EXTRACTORS[key]
+
+
+def _positive(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+def prepare_images(images: object, name: str = "images") -> Tensor:
+    """Check images and bring them to what the extractors take: float ``(N, 1, 28, 28)`` in [0, 1].
+
+    Accepts uint8 (0–255) or float images in [0, 1], shape ``(N, 1, H, W)`` or
+    ``(N, H, W)``; other sizes (e.g. the 64 px preset's) are resized to 28x28
+    (bilinear, antialiased).
+
+    Raises:
+        DataError: On a wrong type, shape, dtype, NaNs or values outside [0, 1].
+
+    Example:
+        >>> prepare_images(torch.zeros(2, 1, 64, 64)).shape
+        torch.Size([2, 1, 28, 28])
+    """
+    if not isinstance(images, Tensor):
+        raise DataError(f"{name} must be a tensor (N, 1, H, W), got {type(images).__name__}")
+    x = images.detach()
+    if x.dim() == 3:
+        x = x.unsqueeze(1)  # (N, H, W) -> (N, 1, H, W)
+    if x.dim() != 4 or x.size(1) != 1 or x.size(0) < 1:
+        raise DataError(
+            f"{name} must have shape (N, 1, H, W) with N >= 1 (one-channel digits), got "
+            f"{tuple(images.shape)}; convert colour images to grey first"
+        )
+    if x.dtype == torch.uint8:
+        x = x.float().div_(255)
+    elif not x.is_floating_point():
+        raise DataError(f"{name} must be float in [0, 1] or uint8, got dtype {x.dtype}")
+    else:
+        x = x.float()
+        if not bool(torch.isfinite(x).all()):
+            raise DataError(f"{name} contain NaN or infinite values")
+        low, high = float(x.min()), float(x.max())
+        if low < -1e-6 or high > 1 + 1e-6:
+            raise DataError(
+                f"{name} must be in [0, 1], got values in [{low:.3f}, {high:.3f}]; map a "
+                "tanh generator's output with (x + 1) / 2"
+            )
+        x = x.clamp(0, 1)
+    if x.shape[-2:] != (_SIDE, _SIDE):
+        x = F.interpolate(
+            x, size=(_SIDE, _SIDE), mode="bilinear", antialias=True, align_corners=False
+        ).clamp_(0, 1)  # (N, 1, 28, 28)
+    return x.cpu()
+
+
+def _check_output(out: object, n: int) -> FeatureSet:
+    features, probs = out if isinstance(out, tuple) else (out, None)
+    if not isinstance(features, Tensor) or features.dim() < 2 or features.size(0) != n:
+        got = tuple(features.shape) if isinstance(features, Tensor) else type(features).__name__
+        raise DataError(
+            f"the feature extractor must return features (N, D) for N={n} images, got {got}"
+        )
+    features = features.detach().flatten(1).cpu()
+    if probs is not None:
+        if not isinstance(probs, Tensor) or probs.dim() != 2 or probs.size(0) != n:
+            raise DataError(
+                f"the feature extractor's probabilities must have shape (N, C) for N={n}"
+            )
+        probs = probs.detach().cpu()
+    return FeatureSet(features, probs)
+
+
+@torch.no_grad()
+def extract_features(
+    images: Tensor,
+    extractor: FeatureExtractor | None = None,
+    *,
+    batch_size: int = 500,
+    device: str | torch.device = "auto",
+) -> FeatureSet:
+    """Features (and probabilities) of ``images`` in batches.
+
+    Args:
+        images: uint8 or [0, 1] float images, ``(N, 1, H, W)`` or ``(N, H, W)``;
+            resized to 28x28 if needed.
+        extractor: A :data:`FeatureExtractor`; ``None`` uses :class:`ClassifierFeatures`.
+        batch_size: Images per call of the extractor.
+        device: Where the default extractor runs (``"auto"``: CUDA, MPS, then CPU).
+
+    Returns:
+        A :class:`FeatureSet` on the CPU.
+
+    Example:
+        >>> extract_features(torch.rand(5, 1, 28, 28), device="cpu").features.shape
+        torch.Size([5, 128])
+    """
+    _positive(batch_size, "batch_size")
+    x = prepare_images(images)
+    run = extractor if extractor is not None else _default_extractor(resolve_device(device))
+    if not callable(run):
+        raise ConfigError(f"extractor must be callable, got {type(run).__name__}")
+    parts = [_check_output(run(chunk), chunk.size(0)) for chunk in torch.split(x, batch_size)]
+    features = torch.cat([p.features for p in parts])
+    probs = [p.probs for p in parts]
+    if any(p is None for p in probs):
+        return FeatureSet(features)
+    return FeatureSet(features, torch.cat([p for p in probs if p is not None]))
+
+
+def real_features(
+    *,
+    root: str | os.PathLike[str] | None = None,
+    train: bool = False,
+    limit: int | None = None,
+    batch_size: int = 500,
+    device: str | torch.device = "auto",
+) -> FeatureSet:
+    """The default classifier's features of real MNIST (the 10k test set by default), cached.
+
+    Args:
+        root: MNIST folder (see :func:`mnistgan.data.data_root`).
+        train: Use the training split instead of the test split.
+        limit: Use only the first ``limit`` images.
+        batch_size: Images per forward pass.
+        device: Where the classifier runs.
+
+    Example:
+        >>> len(real_features(limit=200, device="cpu"))
+        200
+    """
+    dev = resolve_device(device)
+    key = (f"{data_root(root)}|{'train' if train else 'test'}", str(dev), limit)
+    if key not in _REAL_CACHE:
+        images, _ = load_tensors("mnist", root=root, train=train, limit=limit)
+        _REAL_CACHE[key] = extract_features(images, batch_size=batch_size, device=dev)
+    return _REAL_CACHE[key]
+
+
+@torch.no_grad()
+def _generate(
+    source: object, n: int, latent_dim: int | None, seed: int, batch_size: int
+) -> Tensor:
+    """Images from a GAN, a callable ``z -> images`` or a tensor (see :func:`evaluate`)."""
+    from mnistgan.gan import GAN
+
+    if isinstance(source, Tensor):
+        return source
+    generator = torch.Generator().manual_seed(seed)
+    if isinstance(source, GAN):
+        return source.generate(source.sample_latent(n, generator=generator), batch_size=batch_size)
+    if not callable(source):
+        raise ConfigError(
+            "source must be a mnistgan GAN, a callable z -> images (with latent_dim=) or a "
+            f"tensor of images, got {type(source).__name__}"
+        )
+    if latent_dim is None:
+        raise ConfigError(
+            "latent_dim is needed to draw latent vectors for a generator callable; pass "
+            "evaluate(G, n, latent_dim=100), or pass a GAN or a tensor of images"
+        )
+    _positive(latent_dim, "latent_dim")
+    z = torch.randn(n, latent_dim, generator=generator)  # (n, latent_dim)
+    was_training = source.training if isinstance(source, nn.Module) else False
+    device = torch.device("cpu")
+    if isinstance(source, nn.Module):
+        source.eval()
+        param = next(iter(source.parameters()), None)
+        device = param.device if param is not None else device
+    try:
+        chunks = [source(chunk.to(device)) for chunk in torch.split(z, batch_size)]
+    finally:
+        if isinstance(source, nn.Module):
+            source.train(was_training)
+    if not all(isinstance(c, Tensor) for c in chunks):
+        raise DataError("the generator callable must return a tensor of images")
+    return torch.cat([c.detach().float().cpu() for c in chunks])
+
+
+def evaluate(
+    source: GAN | Callable[[Tensor], Tensor] | Tensor,
+    n: int = 10000,
+    *,
+    real: Tensor | FeatureSet | None = None,
+    latent_dim: int | None = None,
+    seed: int = 0,
+    batch_size: int = 500,
+    device: str | torch.device = "auto",
+    extractor: FeatureExtractor | None = None,
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    k_pr: int = 3,
+    k_dc: int = 5,
+) -> dict[str, float]:
+    """Every quality metric of a generator (or a set of images) against real MNIST.
+
+    Generated images are drawn from latents of a generator seeded with ``seed`` (the
+    global random state is not touched), resized to 28x28 if needed, and mapped to the
+    extractor's features; the statistics are computed in float64.
+
+    Args:
+        source: A :class:`mnistgan.GAN` (its EMA generator if it has one), a callable
+            ``z (N, latent_dim) -> images (N, 1, H, W) in [0, 1]`` (e.g. a generator
+            module; pass ``latent_dim``), or a tensor of images (all of them are used and
+            ``n`` is ignored).
+        n: Number of images to generate.
+        real: The reference set: ``None`` for the 10k MNIST test images (features
+            cached), a tensor of images, or a :class:`FeatureSet` computed before (it
+            must come from the same ``extractor``).
+        latent_dim: Latent size, for a callable ``source``.
+        seed: Seed of the latent vectors and of KID's subsets.
+        batch_size: Images per forward pass.
+        device: Where the default extractor runs.
+        extractor: A :data:`FeatureExtractor`; ``None`` uses mnistgan's MNIST classifier.
+        kid_subsets: Subset pairs for KID.
+        kid_subset_size: Samples per KID subset.
+        k_pr: Neighbours for precision and recall.
+        k_dc: Neighbours for density and coverage.
+
+    Returns:
+        ``{"fd", "kid", "kid_std", "precision", "recall", "density", "coverage", "score",
+        "modes", "kl_uniform", "class_0", …, "class_9"}`` as floats (the keys from
+        ``score`` on appear only when the extractor gives probabilities).
+
+    Raises:
+        ConfigError: On bad arguments.
+        DataError: On degenerate samples: too few for the feature size, constant images,
+            NaNs, wrong shapes or values outside [0, 1].
+
+    Example:
+        >>> from mnistgan import GAN
+        >>> real = torch.rand(300, 1, 28, 28)
+        >>> gan = GAN.from_preset("vanilla")
+        >>> result = evaluate(gan, 300, real=real, kid_subsets=2, device="cpu")
+        >>> sorted(result)[:4], result["fd"] > 0
+        (['class_0', 'class_1', 'class_2', 'class_3'], True)
+    """
+    _positive(n, "n")
+    _positive(batch_size, "batch_size")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
+    dev = resolve_device(device)
+    fake_images = prepare_images(
+        _generate(source, n, latent_dim, seed, batch_size), "generated images"
+    )
+    if real is None:
+        if extractor is not None:
+            images, _ = load_tensors("mnist", train=False)
+            real_set = extract_features(images, extractor, batch_size=batch_size, device=dev)
+        else:
+            real_set = real_features(batch_size=batch_size, device=dev)
+    elif isinstance(real, FeatureSet):
+        real_set = real
+    else:
+        real_set = extract_features(real, extractor, batch_size=batch_size, device=dev)
+    fake_set = extract_features(fake_images, extractor, batch_size=batch_size, device=dev)
+    kid = kernel_distance(
+        real_set.features,
+        fake_set.features,
+        subsets=kid_subsets,
+        subset_size=kid_subset_size,
+        seed=seed,
+    )
+    manifold = manifold_metrics(real_set.features, fake_set.features, k_pr=k_pr, k_dc=k_dc)
+    result = {
+        "fd": frechet_distance(real_set.features, fake_set.features),
+        "kid": kid.mean,
+        "kid_std": kid.std,
+        "precision": manifold.precision,
+        "recall": manifold.recall,
+        "density": manifold.density,
+        "coverage": manifold.coverage,
+    }
+    if fake_set.probs is not None:
+        hist = class_histogram(fake_set.probs)
+        result["score"] = classifier_score(fake_set.probs)
+        result["modes"] = float(modes_covered(hist))
+        result["kl_uniform"] = kl_to_uniform(hist)
+        result.update({f"class_{i}": float(share) for i, share in enumerate(hist)})
+    return result
+
+
+_LABELS: Final[dict[str, str]] = {
+    "fd": "Fréchet distance ↓",
+    "kid": "KID ↓",
+    "kid_std": "KID std",
+    "precision": "precision (k=3) ↑",
+    "recall": "recall (k=3) ↑",
+    "density": "density (k=5) ~1",
+    "coverage": "coverage (k=5) ↑",
+    "score": "classifier score ↑",
+    "modes": "modes >= 1% ↑",
+    "kl_uniform": "KL(classes || uniform) ↓",
+}
+
+
+def _label(key: str, names: Mapping[str, str]) -> str:
+    if key in names:
+        return names[key]
+    if key.startswith("class_"):
+        return f"class {key[6:]} share"
+    return key
+
+
+def _cell(key: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if math.isnan(value):
+        return "nan"
+    if key in ("modes", "steps"):
+        return f"{value:,.0f}"
+    if key.startswith("class_"):
+        return f"{100 * value:.1f}%"
+    if key.startswith("kid"):
+        return f"{value:.5f}"
+    return f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
+
+
+def format_table(
+    columns: Mapping[str, Mapping[str, float]],
+    keys: Sequence[str] | None = None,
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """A plain-text table: one row per metric, one column per result set.
+
+    Args:
+        columns: Column name → :func:`evaluate`'s result (e.g. a model's and the floor).
+        keys: Rows to show; by default :data:`METRIC_KEYS` then the class shares.
+        labels: Row labels for extra keys (the metrics have theirs).
+
+    Example:
+        >>> print(format_table({"model": {"fd": 1.5, "modes": 10.0}}, keys=["fd", "modes"]))
+        metric              model
+        Fréchet distance ↓  1.5000
+        modes >= 1% ↑       10
+    """
+    if keys is None:
+        keys = [*METRIC_KEYS, *(f"class_{i}" for i in range(10))]
+    present = [k for k in keys if any(k in col for col in columns.values())]
+    names = {**_LABELS, **(labels or {})}
+    header = ["metric", *columns]
+    rows = [[_label(k, names), *(_cell(k, c.get(k)) for c in columns.values())] for k in present]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )
