@@ -34,7 +34,6 @@ from urllib.error import URLError
 
 import torch
 import torch.nn.functional as F
-import torchvision  # type: ignore[import-untyped,unused-ignore]
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -235,7 +234,11 @@ def _open_torchvision(
     _check_bool(download, "download")
     path, source = _root_and_source(root)
     class_name = _TORCHVISION_CLASS_NAMES[key]
-    cls = getattr(torchvision.datasets, class_name)
+    # Imported here: torchvision's package import costs about a second, which the CLI
+    # and scripts should pay only when they read a dataset.
+    from torchvision import datasets  # type: ignore[import-untyped,unused-ignore]
+
+    cls = getattr(datasets, class_name)
     folder = path / class_name / "raw"
     try:
         dataset = cls(root=str(path), train=train, transform=transform, download=download)
@@ -307,11 +310,13 @@ def load_dataset(
         (10000, (1, 28, 28), torch.float32, 7)
     """
     size = _check_optional_positive_int(image_size, "image_size")
+    from torchvision import transforms  # type: ignore[import-untyped,unused-ignore]
+
     steps: list[Any] = []
     if size is not None:
-        steps.append(torchvision.transforms.Resize(size, antialias=True))
-    steps.append(torchvision.transforms.ToTensor())
-    transform = torchvision.transforms.Compose(steps)
+        steps.append(transforms.Resize(size, antialias=True))
+    steps.append(transforms.ToTensor())
+    transform = transforms.Compose(steps)
     dataset: Dataset[tuple[Tensor, int]] = _open_torchvision(
         name, root, train=train, download=download, transform=transform
     )
