@@ -99,7 +99,7 @@ _CHILD = textwrap.dedent(
 
     from mnistgan import GAN
 
-    torch.set_num_threads(2)  # as tests/conftest.py does in the parent
+    torch.set_num_threads(1)  # as tests/conftest.py does in the parent
     root, checkpoint, out = sys.argv[1:4]
     dataset = torchvision.datasets.MNIST(
         root, train=False, download=False, transform=transforms.ToTensor()
