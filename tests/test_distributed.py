@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,7 +178,13 @@ def images(mnist_root: Path) -> Tensor:
 def ddp_run(images: Tensor, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run :func:`_worker` on two gloo processes; the folder and each rank's results."""
     tmp = tmp_path_factory.mktemp("ddp")
-    mp.spawn(_worker, args=(_free_port(), tmp, images), nprocs=_WORLD, join=True)
+    context = mp.spawn(_worker, args=(_free_port(), tmp, images), nprocs=_WORLD, join=False)
+    deadline = time.monotonic() + 600  # a deadlock between the ranks fails, never hangs
+    while not context.join(timeout=5):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail("the two DDP processes did not finish within 10 minutes")
     results = [torch.load(tmp / f"result{r}.pt", weights_only=True) for r in range(_WORLD)]
     return {"tmp": tmp, "ranks": results}
 
