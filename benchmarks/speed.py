@@ -139,12 +139,13 @@ def main() -> None:
         for _ in range(repeats):
             book_rates.append(steps * batch / book())
             our_rates.append(steps * batch / ours())
-        ratios = [o / b for o, b in zip(our_rates, book_rates)]
+        ratios = [o / b for o, b in zip(our_rates, book_rates, strict=True)]
         gflops = flops_per_image(preset) * statistics.median(our_rates) / 1e9
         print(
             f"{preset:<9}{batch:>6}{statistics.median(book_rates):>16.0f}"
             f"{statistics.median(our_rates):>16.0f}{statistics.median(ratios):>14.2f}"
-            f"{f'{min(ratios):.2f}-{max(ratios):.2f}':>15}{gflops:>9.1f}{100 * gflops / peak:>7.0f}%"
+            f"{f'{min(ratios):.2f}-{max(ratios):.2f}':>15}{gflops:>9.1f}"
+            f"{100 * gflops / peak:>7.0f}%"
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 

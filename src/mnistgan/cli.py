@@ -64,32 +64,118 @@ def build_parser() -> argparse.ArgumentParser:
             "samples.png. Rerun with --resume auto to continue an interrupted run."
         ),
     )
-    train.add_argument("--preset", default="default", choices=list_presets(), help="architecture and training settings (default: %(default)s)")
+    train.add_argument(
+        "--preset",
+        default="default",
+        choices=list_presets(),
+        help="architecture and training settings (default: %(default)s)",
+    )
     train.add_argument("--dataset", default="mnist", choices=DATASETS, help="default: %(default)s")
-    train.add_argument("--data-root", default=None, help="data folder (default: $MNISTGAN_DATA_ROOT, else a user cache folder)")
-    train.add_argument("--download", action="store_true", help="download the dataset if it is missing (needs internet)")
-    train.add_argument("--epochs", type=int, default=None, help="epochs of the whole run (default: the preset's)")
+    train.add_argument(
+        "--data-root",
+        default=None,
+        help="data folder (default: $MNISTGAN_DATA_ROOT, else a user cache folder)",
+    )
+    train.add_argument(
+        "--download",
+        action="store_true",
+        help="download the dataset if it is missing (needs internet)",
+    )
+    train.add_argument(
+        "--epochs", type=int, default=None, help="epochs of the whole run (default: the preset's)"
+    )
     train.add_argument("--batch-size", type=int, default=None, help="default: the preset's")
-    train.add_argument("--loss", choices=list_losses(), default=None, help="default: the preset's (bce)")
+    train.add_argument(
+        "--loss", choices=list_losses(), default=None, help="default: the preset's (bce)"
+    )
     train.add_argument("--lr", type=float, default=None, help="learning rate of both networks")
     train.add_argument("--lr-g", type=float, default=None, help="generator learning rate")
     train.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate")
-    train.add_argument("--ema-decay", type=float, default=None, help="EMA of the generator, e.g. 0.999")
-    train.add_argument("--num-classes", type=int, default=None, metavar="K", help="conditional GAN on K labels (10 for digits)")
-    train.add_argument("--conditioning", choices=("projection", "acgan"), default=None, help="how a conditional D uses labels (default: projection)")
-    train.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
-    train.add_argument("--precision", default="32", choices=("32", "bf16", "16"), help="mixed precision (16: CUDA only)")
+    train.add_argument(
+        "--ema-decay", type=float, default=None, help="EMA of the generator, e.g. 0.999"
+    )
+    train.add_argument(
+        "--num-classes",
+        type=int,
+        default=None,
+        metavar="K",
+        help="conditional GAN on K labels (10 for digits)",
+    )
+    train.add_argument(
+        "--conditioning",
+        choices=("projection", "acgan"),
+        default=None,
+        help="how a conditional D uses labels (default: projection)",
+    )
+    train.add_argument(
+        "--device",
+        default="auto",
+        help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps",
+    )
+    train.add_argument(
+        "--precision",
+        default="32",
+        choices=("32", "bf16", "16"),
+        help="mixed precision (16: CUDA only)",
+    )
     train.add_argument("--compile", action="store_true", help="torch.compile both networks")
-    train.add_argument("--seed", type=int, default=0, help="seed of weights, noise and data order (default: %(default)s)")
-    train.add_argument("--out", type=Path, default=Path("runs/mnistgan"), help="output folder (default: %(default)s)")
-    train.add_argument("--resume", default=None, metavar="auto|PATH", help="continue from the newest checkpoint in OUT (auto) or from PATH")
-    train.add_argument("--checkpoint-every", type=int, default=1, metavar="N", help="save a checkpoint every N epochs")
-    train.add_argument("--keep-last", type=int, default=3, metavar="K", help="keep the newest K checkpoints")
-    train.add_argument("--grid-size", type=int, default=64, metavar="N", help="images in each sample grid")
-    train.add_argument("--gif", action="store_true", help="film the generator on fixed noise into OUT/progress.gif")
-    train.add_argument("--gif-every", type=int, default=None, metavar="STEPS", help="one GIF frame every STEPS steps (default: one per epoch)")
-    train.add_argument("--gif-size", type=int, default=16, metavar="N", help="images in each GIF frame (default: %(default)s)")
-    train.add_argument("--limit", type=int, default=None, metavar="N", help="train on the first N images only (smoke runs)")
+    train.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of weights, noise and data order (default: %(default)s)",
+    )
+    train.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/mnistgan"),
+        help="output folder (default: %(default)s)",
+    )
+    train.add_argument(
+        "--resume",
+        default=None,
+        metavar="auto|PATH",
+        help="continue from the newest checkpoint in OUT (auto) or from PATH",
+    )
+    train.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=1,
+        metavar="N",
+        help="save a checkpoint every N epochs",
+    )
+    train.add_argument(
+        "--keep-last", type=int, default=3, metavar="K", help="keep the newest K checkpoints"
+    )
+    train.add_argument(
+        "--grid-size", type=int, default=64, metavar="N", help="images in each sample grid"
+    )
+    train.add_argument(
+        "--gif",
+        action="store_true",
+        help="film the generator on fixed noise into OUT/progress.gif",
+    )
+    train.add_argument(
+        "--gif-every",
+        type=int,
+        default=None,
+        metavar="STEPS",
+        help="one GIF frame every STEPS steps (default: one per epoch)",
+    )
+    train.add_argument(
+        "--gif-size",
+        type=int,
+        default=16,
+        metavar="N",
+        help="images in each GIF frame (default: %(default)s)",
+    )
+    train.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train on the first N images only (smoke runs)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_train)
 
@@ -103,37 +189,139 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     sample.add_argument("checkpoint", type=Path, help="a checkpoint, or a .safetensors file")
-    sample.add_argument("--n", type=int, default=64, help="number of images (default: %(default)s)")
-    sample.add_argument("--out", type=Path, default=Path("samples.png"), help=".png grid, .npy or .pt (default: %(default)s)")
+    sample.add_argument(
+        "--n", type=int, default=64, help="number of images (default: %(default)s)"
+    )
+    sample.add_argument(
+        "--out",
+        type=Path,
+        default=Path("samples.png"),
+        help=".png grid, .npy or .pt (default: %(default)s)",
+    )
     sample.add_argument("--nrow", type=int, default=None, help="images per grid row")
     sample.add_argument("--seed", type=int, default=0, help="default: %(default)s")
-    sample.add_argument("--digit", type=int, nargs="+", default=None, metavar="D", help="conditional models: the digit(s) to draw (one for all, or one per image); default 0-9 in turn")
+    sample.add_argument(
+        "--digit",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="D",
+        help=(
+            "conditional models: the digit(s) to draw (one for all, or one per image); "
+            "default 0-9 in turn"
+        ),
+    )
     sample.set_defaults(func=_sample)
 
-    traverse = sub.add_parser("traverse", help="sweep single latent dimensions", description="Grid whose rows sweep one latent dimension each over VALUES, other coordinates fixed.")
+    traverse = sub.add_parser(
+        "traverse",
+        help="sweep single latent dimensions",
+        description=(
+            "Grid whose rows sweep one latent dimension each over VALUES, other coordinates fixed."
+        ),
+    )
     traverse.add_argument("checkpoint", type=Path)
-    traverse.add_argument("--dims", type=int, nargs="+", default=[5, 25, 45, 65, 85], help="latent dimensions, one row each (default: %(default)s)")
-    traverse.add_argument("--values", type=float, nargs="+", default=[-3.0, 0.0, 3.0], help="values, one column each (default: %(default)s)")
+    traverse.add_argument(
+        "--dims",
+        type=int,
+        nargs="+",
+        default=[5, 25, 45, 65, 85],
+        help="latent dimensions, one row each (default: %(default)s)",
+    )
+    traverse.add_argument(
+        "--values",
+        type=float,
+        nargs="+",
+        default=[-3.0, 0.0, 3.0],
+        help="values, one column each (default: %(default)s)",
+    )
     traverse.add_argument("--seed", type=int, default=0, help="seed of the base vector")
-    traverse.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED", help="several base vectors, one block of rows each (overrides --seed)")
-    traverse.add_argument("--labels", action="store_true", help="label the rows with their dimensions and the columns with the values")
+    traverse.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="SEED",
+        help="several base vectors, one block of rows each (overrides --seed)",
+    )
+    traverse.add_argument(
+        "--labels",
+        action="store_true",
+        help="label the rows with their dimensions and the columns with the values",
+    )
     traverse.add_argument("--out", type=Path, default=Path("traverse.png"))
     traverse.set_defaults(func=_traverse)
 
-    interp = sub.add_parser("interpolate", help="walk through latent space between seeds' digits", description="Images along a path in latent space from the digit of one seed to the next (one row per consecutive pair), as a PNG grid or, for --out *.gif, an animation.")
+    interp = sub.add_parser(
+        "interpolate",
+        help="walk through latent space between seeds' digits",
+        description=(
+            "Images along a path in latent space from the digit of one seed to the next "
+            "(one row per consecutive pair), as a PNG grid or, for --out *.gif, an animation."
+        ),
+    )
     interp.add_argument("checkpoint", type=Path)
-    interp.add_argument("--seeds", type=int, nargs="+", default=[1, 2], metavar="SEED", help="two or more seeds; the digit of seed S is that of `mnistgan sample --n 1 --seed S` (default: %(default)s)")
-    interp.add_argument("--steps", type=int, default=10, help="images per row, ends included (default: %(default)s)")
-    interp.add_argument("--mode", choices=("slerp", "lerp"), default="slerp", help="spherical or linear interpolation (default: %(default)s)")
+    interp.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        metavar="SEED",
+        help=(
+            "two or more seeds; the digit of seed S is that of "
+            "`mnistgan sample --n 1 --seed S` (default: %(default)s)"
+        ),
+    )
+    interp.add_argument(
+        "--steps",
+        type=int,
+        default=10,
+        help="images per row, ends included (default: %(default)s)",
+    )
+    interp.add_argument(
+        "--mode",
+        choices=("slerp", "lerp"),
+        default="slerp",
+        help="spherical or linear interpolation (default: %(default)s)",
+    )
     interp.add_argument("--labels", action="store_true", help="label each row with its seeds")
-    interp.add_argument("--out", type=Path, default=Path("interp.png"), help=".png grid or .gif animation (default: %(default)s)")
+    interp.add_argument(
+        "--out",
+        type=Path,
+        default=Path("interp.png"),
+        help=".png grid or .gif animation (default: %(default)s)",
+    )
     interp.set_defaults(func=_interpolate)
 
-    plot = sub.add_parser("plot", help="plot a run's losses and D outputs", description="Write RUN_DIR/losses.png, RUN_DIR/d_outputs.png and, if metrics were logged, RUN_DIR/metrics.png from RUN_DIR/history.json. Needs matplotlib: pip install \"mnistgan[plot]\".")
-    plot.add_argument("run_dir", type=Path, help="a run folder (with history.json) or a history .json file")
-    plot.add_argument("--out", type=Path, default=None, metavar="DIR", help="folder for the pictures (default: the run folder)")
-    plot.add_argument("--dpi", type=int, default=100, help="default: %(default)s (figures are 8x4 inches)")
-    plot.add_argument("--smooth", type=int, default=None, metavar="STEPS", help="moving-average window (default: about 1/50 of the run)")
+    plot = sub.add_parser(
+        "plot",
+        help="plot a run's losses and D outputs",
+        description=(
+            "Write RUN_DIR/losses.png, RUN_DIR/d_outputs.png and, if metrics were logged, "
+            "RUN_DIR/metrics.png from RUN_DIR/history.json. Needs matplotlib: "
+            'pip install "mnistgan[plot]".'
+        ),
+    )
+    plot.add_argument(
+        "run_dir", type=Path, help="a run folder (with history.json) or a history .json file"
+    )
+    plot.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder for the pictures (default: the run folder)",
+    )
+    plot.add_argument(
+        "--dpi", type=int, default=100, help="default: %(default)s (figures are 8x4 inches)"
+    )
+    plot.add_argument(
+        "--smooth",
+        type=int,
+        default=None,
+        metavar="STEPS",
+        help="moving-average window (default: about 1/50 of the run)",
+    )
     plot.set_defaults(func=_plot)
 
     evaluate = sub.add_parser(
@@ -178,7 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, help=".pt2, .onnx or .safetensors")
     export.set_defaults(func=_export)
 
-    presets = sub.add_parser("presets", help="list the presets", description="List the registered presets with their sizes.")
+    presets = sub.add_parser(
+        "presets",
+        help="list the presets",
+        description="List the registered presets with their sizes.",
+    )
     presets.set_defaults(func=_presets)
     return parser
 
@@ -221,7 +413,9 @@ def _train(args: argparse.Namespace) -> None:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     callbacks = [
-        ModelCheckpoint(out / "checkpoints", every=args.checkpoint_every, keep_last=args.keep_last),
+        ModelCheckpoint(
+            out / "checkpoints", every=args.checkpoint_every, keep_last=args.keep_last
+        ),
         SampleGrid(out / "samples", n=args.grid_size, seed=args.seed),
         HistoryWriter(out / "history.json"),
         HistoryWriter(out / "history.csv"),
@@ -246,7 +440,10 @@ def _train(args: argparse.Namespace) -> None:
     if not main:
         return
     grid = save_grid(gan.sample(args.grid_size, seed=args.seed), out / "samples.png")
-    print(f"trained {args.preset} for {gan.epoch} epochs; wrote {out / 'checkpoints'}, {grid}, {out / 'history.json'}")
+    print(
+        f"trained {args.preset} for {gan.epoch} epochs; wrote {out / 'checkpoints'}, "
+        f"{grid}, {out / 'history.json'}"
+    )
     if args.gif:
         print(f"wrote {out / 'progress.gif'}")
 
@@ -276,7 +473,9 @@ def _export(args: argparse.Namespace) -> None:
 
 def _sample(args: argparse.Namespace) -> None:
     gan = _load_for_sampling(args.checkpoint)
-    labels = None if args.digit is None else (args.digit[0] if len(args.digit) == 1 else args.digit)
+    labels = (
+        None if args.digit is None else (args.digit[0] if len(args.digit) == 1 else args.digit)
+    )
     images = gan.sample(_positive(args.n, "--n"), seed=args.seed, labels=labels)
     suffix = args.out.suffix.lower()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -365,7 +564,7 @@ def _presets(args: argparse.Namespace) -> None:
     header = ("preset", "G params", "D params", "image", "latent", "loss")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _positive(value: int, flag: str) -> int:

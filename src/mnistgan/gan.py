@@ -21,6 +21,7 @@ from .device import Precision, autocast, get_rng_state, grad_scaler, resolve_dev
 from .errors import BatchTypeError, CheckpointError, ConfigError, DataError
 from .losses import GANLoss, get_loss, gradient_penalty, r1_penalty
 from .presets import GANConfig, NetworkSpec, get_preset
+from .sampling import Sampler
 from .training import distributed as _distributed
 from .training.callbacks import Callback, ModelCheckpoint, ProgressBar, unique_state_keys
 from .training.history import History
@@ -589,10 +590,13 @@ class GAN:
 
     # ------------------------------------------------------------------ sampling
 
-    def _sampler(self) -> nn.Module:
-        return self.ema.module if self.ema is not None else self.generator
+    def sampler(self) -> Sampler:
+        """The sampling half of this model: its EMA generator if it has one, else its generator.
 
-    @torch.no_grad()
+        The module is shared, not copied. :meth:`sample` and :meth:`generate` run it.
+        """
+        return Sampler.from_gan(self)
+
     def generate(
         self, z: Tensor, labels: Tensor | None = None, *, batch_size: int = 1000
     ) -> Tensor:
@@ -620,49 +624,7 @@ class GAN:
             >>> gan.generate(torch.zeros(2, 64)).shape
             torch.Size([2, 1, 28, 28])
         """
-        if not isinstance(z, Tensor) or z.dim() != 2 or z.size(1) != self.latent_dim:
-            got = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
-            raise DataError(
-                f"z must be a tensor of shape (N, {self.latent_dim}), got {got}; "
-                f"draw it with gan.sample_latent(N)"
-            )
-        if z.is_complex():
-            raise DataError(
-                f"z must be a real (float) tensor, got dtype {z.dtype}; draw it with "
-                "gan.sample_latent(N)"
-            )
-        if z.is_floating_point() and not bool(torch.isfinite(z).all()):
-            raise DataError("z contains NaN or infinite values; draw it with gan.sample_latent(N)")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"batch_size must be a positive int, got {batch_size!r}")
-        if self.num_classes is not None:
-            if labels is None:
-                labels = torch.arange(z.size(0)) % self.num_classes
-            if isinstance(labels, Tensor):
-                labels = labels.cpu()
-            labels = check_labels(labels, z.size(0), self.num_classes).to(self.device)
-        elif labels is not None:
-            raise DataError(
-                "labels need a conditional model; build it with num_classes=10 "
-                "(e.g. DCGAN(num_classes=10))"
-            )
-        net = self._sampler()
-        was_training = net.training
-        net.eval()
-        try:
-            chunks = []
-            for i, chunk in enumerate(torch.split(z, batch_size)):
-                chunk = chunk.to(self.device, torch.float32)
-                if labels is None:
-                    chunks.append(net(chunk).float().cpu())
-                else:
-                    y = labels[i * batch_size : i * batch_size + chunk.size(0)]
-                    chunks.append(net(chunk, y).float().cpu())
-        finally:
-            net.train(was_training)
-        images = torch.cat(chunks) if chunks else torch.empty(0, *self.image_shape)
-        low, high = self.config.image_range
-        return images.sub_(low).div_(high - low).clamp_(0, 1)
+        return self.sampler().generate(z, labels, batch_size=batch_size)
 
     def sample(
         self,
@@ -693,46 +655,7 @@ class GAN:
             >>> DCGAN(num_classes=10).sample(3, labels=7).shape
             torch.Size([3, 1, 28, 28])
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ConfigError(f"n must be an int >= 0, got {n!r}")
-        gen = None
-        if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, int):
-                raise ConfigError(
-                    f"seed must be an int or None, got {type(seed).__name__} {seed!r}"
-                )
-            try:
-                gen = torch.Generator().manual_seed(seed)
-            except (RuntimeError, ValueError, OverflowError) as err:
-                raise ConfigError(
-                    f"seed must be an int from -2**63 to 2**64 - 1, got {seed!r}"
-                ) from err
-        if labels is not None and self.num_classes is None:
-            raise DataError(
-                "labels need a conditional model; build it with num_classes=10 "
-                "(e.g. DCGAN(num_classes=10))"
-            )
-        y = None if labels is None else self._labels_for(n, labels)
-        return self.generate(self.sample_latent(n, generator=gen), y)
-
-    def _labels_for(self, n: int, labels: int | Sequence[int] | Tensor) -> Tensor:
-        if isinstance(labels, bool):
-            raise DataError(
-                f"labels must be an int, a sequence of ints or a tensor, got {labels!r}"
-            )
-        if isinstance(labels, int):
-            classes = self.num_classes or 0
-            if not 0 <= labels < classes:
-                raise DataError(f"labels must lie in [0, {classes - 1}], got {labels}")
-            return torch.full((n,), labels, dtype=torch.long)
-        if isinstance(labels, Tensor):
-            return labels.reshape(-1) if labels.dim() == 0 else labels
-        try:
-            return torch.tensor(list(labels))
-        except (TypeError, ValueError, RuntimeError, OverflowError) as err:
-            raise DataError(
-                f"labels must be an int, a sequence of ints or a tensor, got {labels!r}"
-            ) from err
+        return self.sampler().sample(n, seed=seed, labels=labels)
 
     # ------------------------------------------------------------------ persistence
 
