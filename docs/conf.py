@@ -37,7 +37,15 @@ extensions = [
     "sphinx.ext.viewcode",
     "sphinx.ext.doctest",
 ]
-exclude_patterns = ["_build"]
+# The figures script (scripts/make_figures.py) also leaves its checkpoint, history and
+# per-epoch grids in _static/figures; these patterns keep them out of the HTML build
+# (for html_static_path they are matched relative to _static).
+exclude_patterns = [
+    "_build",
+    "figures/checkpoint.pt",
+    "figures/history.json",
+    "figures/samples",
+]
 default_role = "py:obj"
 nitpicky = False  # torch, numpy and stdlib types cannot be resolved without intersphinx
 
@@ -71,6 +79,8 @@ doctest_default_flags = (
 # Docstring examples run under pytest in their module's namespace; here every
 # page shares this one, so it imports what those examples use unqualified.
 doctest_global_setup = """
+import os
+
 import torch
 from torch import Tensor, nn
 
@@ -82,10 +92,17 @@ from mnistgan.presets import *
 from mnistgan.losses import *
 from mnistgan.gan import *
 from mnistgan.training import *
+from mnistgan.training.distributed import *
 from mnistgan.checkpoint import *
 from mnistgan.data import *
 from mnistgan.device import *
 from mnistgan.viz import *
+from mnistgan.metrics import *
+from mnistgan.metrics.train import accuracy, train_classifier
+from mnistgan.conditioning import *
+from mnistgan.sampling import *
+from mnistgan.export import *
+from mnistgan.integrations import *
 from mnistgan.cli import *
 from mnistgan.errors import *
 

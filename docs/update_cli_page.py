@@ -15,7 +15,16 @@ from pathlib import Path
 from mnistgan.cli import build_parser
 
 PAGE = Path(__file__).resolve().parent / "guide" / "cli.rst"
-DOCUMENTED = ["train", "sample", "traverse", "presets"]  # the subcommands with a section
+DOCUMENTED = [  # the subcommands with a section, in page order
+    "train",
+    "sample",
+    "traverse",
+    "interpolate",
+    "plot",
+    "eval",
+    "export",
+    "presets",
+]
 
 
 def run(*args: str) -> str:
@@ -48,9 +57,13 @@ arguments); an interrupted ``train`` exits with status 130 and says how to resum
 
 {block(run("--help"))}
 
-This page covers {", ".join(f"``{c}``" for c in DOCUMENTED[:-1])} and ``{DOCUMENTED[-1]}``;
 """
-    + (f"for {others_text} see ``mnistgan <command> --help``.\n" if others else "\n")
+    + (
+        f"This page covers {', '.join(f'``{c}``' for c in DOCUMENTED[:-1])} and "
+        f"``{DOCUMENTED[-1]}``; for {others_text} see ``mnistgan <command> --help``.\n"
+        if others
+        else "Each subcommand has a section below, with its ``--help``.\n"
+    )
     + f"""
 ``mnistgan train``
 ------------------
@@ -69,12 +82,17 @@ The dataset is read from ``--data-root``, else ``$MNISTGAN_DATA_ROOT`` (see
 ``--seed`` seeds the weights, the noise and the data order. ``--epochs`` counts the whole
 run, so after an interruption the same command with ``--resume auto`` finishes it,
 continuing exactly from the newest good checkpoint in ``OUT/checkpoints``.
+``--num-classes 10`` trains a conditional GAN (``--conditioning`` picks how D uses the
+labels; see :doc:`conditional`); ``--gif`` also films the generator on fixed noise into
+``OUT/progress.gif`` (see :doc:`visuals`). Started by ``torchrun``, the command trains on
+several devices (see :doc:`distributed`).
 
 .. code-block:: console
 
    $ mnistgan train --preset dcgan --epochs 20 --out runs/dcgan
    $ mnistgan train --preset dcgan --epochs 20 --out runs/dcgan --resume auto
    $ mnistgan train --preset dcgan64 --loss hinge --ema-decay 0.999 --out runs/d64
+   $ mnistgan train --preset default --num-classes 10 --gif --out runs/cond
    $ mnistgan train --preset vanilla --epochs 1 --limit 1000 --quiet --out runs/smoke
 
 .. code-block:: text
@@ -84,14 +102,18 @@ continuing exactly from the newest good checkpoint in ``OUT/checkpoints``.
 ``mnistgan sample``
 -------------------
 
-Generates images from a checkpoint into a PNG grid, a ``.npy`` array or a ``.pt`` tensor
-file, chosen by the suffix of ``--out``; the images are floats in [0, 1] of shape
-``(N, C, H, W)``, from the EMA generator when the model has one.
+Generates images from a checkpoint, or from a ``.safetensors`` generator file (see
+:doc:`integrations`), into a PNG grid, a ``.npy`` array or a ``.pt`` tensor file, chosen
+by the suffix of ``--out``; the images are floats in [0, 1] of shape ``(N, C, H, W)``,
+from the EMA generator when the model has one. For a conditional model, ``--digit``
+picks the digit: one for all images, or one per image; by default 0 to 9 come in turn.
 
 .. code-block:: console
 
    $ mnistgan sample runs/dcgan/checkpoints/epoch_0020.pt --n 100 --nrow 10 --out digits.png
    $ mnistgan sample runs/dcgan/checkpoints/epoch_0020.pt --n 10000 --out digits.npy
+   $ mnistgan sample runs/cond/checkpoints/epoch_0020.pt --digit 7 --n 16 --out sevens.png
+   $ mnistgan sample generator.safetensors --n 64 --out digits.png
 
 .. code-block:: text
 
@@ -114,6 +136,75 @@ above 85, so pass smaller ones for the 64-dimensional ``default`` and ``dcgan`` 
 .. code-block:: text
 
 {block(run("traverse", "--help"))}
+
+``mnistgan interpolate``
+------------------------
+
+Draws the path through latent space from the digit of one seed to the next, one row of
+``--steps`` images per consecutive pair of ``--seeds`` (the digit of seed ``S`` is that
+of ``mnistgan sample --n 1 --seed S``), along a great circle (``--mode slerp``, the
+default) or a straight line (``lerp``); see :func:`~mnistgan.viz.interpolate`. With
+``--out`` ending in ``.gif`` it writes an animation, one frame per image.
+
+.. code-block:: console
+
+   $ mnistgan interpolate runs/dcgan/checkpoints/epoch_0020.pt --seeds 1 2 3 4 --labels
+   $ mnistgan interpolate runs/dcgan/checkpoints/epoch_0020.pt --seeds 1 2 --out walk.gif
+
+.. code-block:: text
+
+{block(run("interpolate", "--help"))}
+
+``mnistgan plot``
+-----------------
+
+Draws a run's losses and D outputs against iterations, and the per-epoch metrics if any
+were logged (see :doc:`visuals`), from its ``history.json``. Needs the ``plot`` extra.
+
+.. code-block:: console
+
+   $ mnistgan plot runs/dcgan
+   $ mnistgan plot runs/dcgan/history.json --out figures --dpi 150
+
+.. code-block:: text
+
+{block(run("plot", "--help"))}
+
+``mnistgan eval``
+-----------------
+
+Scores a checkpoint: generates ``--n`` images and compares them with the 10,000 MNIST
+test images in the features of the shipped classifier, printing every metric next to
+the real-data floor, or JSON with ``--json`` (see :doc:`metrics`). Fewer images and KID
+subsets make it faster, at the price of noisier numbers that no longer compare with the
+floor.
+
+.. code-block:: console
+
+   $ mnistgan eval runs/dcgan/checkpoints/epoch_0020.pt
+   $ mnistgan eval runs/dcgan/checkpoints/epoch_0020.pt --n 2000 --kid-subsets 20 --json
+
+.. code-block:: text
+
+{block(run("eval", "--help"))}
+
+``mnistgan export``
+-------------------
+
+Writes the sampling generator of a checkpoint (or of a generator file) for sharing or
+deployment, in the format the suffix of ``--out`` names: a ``torch.export`` program
+(``.pt2``), an ONNX model (``.onnx``, needs the ``export`` extra) or a safetensors
+generator file (``.safetensors``); see :doc:`integrations`.
+
+.. code-block:: console
+
+   $ mnistgan export runs/dcgan/checkpoints/epoch_0020.pt --out generator.safetensors
+   $ mnistgan export runs/dcgan/checkpoints/epoch_0020.pt --out generator.pt2
+   $ mnistgan export runs/dcgan/checkpoints/epoch_0020.pt --out generator.onnx
+
+.. code-block:: text
+
+{block(run("export", "--help"))}
 
 ``mnistgan presets``
 --------------------

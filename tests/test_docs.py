@@ -26,13 +26,19 @@ DOCUMENTED_MODULES = [
     "mnistgan.builders",
     "mnistgan.checkpoint",
     "mnistgan.cli",
+    "mnistgan.conditioning",
     "mnistgan.data",
     "mnistgan.device",
     "mnistgan.errors",
+    "mnistgan.export",
     "mnistgan.gan",
+    "mnistgan.integrations",
     "mnistgan.layers",
     "mnistgan.losses",
+    "mnistgan.metrics",
+    "mnistgan.metrics.train",
     "mnistgan.presets",
+    "mnistgan.sampling",
     "mnistgan.training",
     "mnistgan.viz",
 ]
@@ -127,4 +133,53 @@ def test_presets_page_lists_each_preset_with_its_parameter_counts() -> None:
         assert row is not None, f"the table in guide/presets.rst has no row for {name!r}"
         assert f"{g:,}" in row.group(0) and f"{d:,}" in row.group(0), (
             f"guide/presets.rst gives wrong parameter counts for {name!r}: G is {g:,}, D is {d:,}"
+        )
+
+
+def _sources() -> list[Path]:
+    """Every ``.rst`` source of the docs (not the build output)."""
+    return [page for page in sorted(DOCS.rglob("*.rst")) if "_build" not in page.parts]
+
+
+def test_every_page_is_in_a_toctree() -> None:
+    """Each page under docs/ (guide, API, examples) is listed in a toctree of an index."""
+    pages = {page.relative_to(DOCS).with_suffix("").as_posix() for page in _sources()}
+    listed = {"index"}
+    for index in (DOCS / "index.rst", API / "index.rst"):
+        folder = index.parent.relative_to(DOCS).as_posix()
+        text = index.read_text(encoding="utf-8")
+        for block in re.findall(r"^\.\. toctree::\n((?:[ \t]+.*\n|\n)*)", text, re.MULTILINE):
+            for entry in re.findall(r"^[ \t]+([\w/]+)[ \t]*$", block, re.MULTILINE):
+                listed.add(entry if folder == "." else f"{folder}/{entry}")
+    missing = sorted(pages - listed)
+    assert not missing, (
+        f"add these pages to a toctree in docs/index.rst or api/index.rst: {missing}"
+    )
+
+
+def test_images_in_the_docs_exist() -> None:
+    """Every ``.. image::`` in the docs points at a file that is there (the figures script's)."""
+    missing = []
+    for page in _sources():
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"^\s*\.\. image:: (\S+)$", text, re.MULTILINE):
+            if not (page.parent / target).is_file():
+                missing.append(f"{page.relative_to(DOCS)}: {target}")
+    assert not missing, f"missing pictures (run scripts/make_figures.py): {missing}"
+
+
+def test_metrics_page_gives_the_stored_real_floor() -> None:
+    """The real-floor table of guide/metrics.rst shows the values of ``REAL_FLOOR``."""
+    from mnistgan.metrics import REAL_FLOOR
+
+    text = (DOCS / "guide" / "metrics.rst").read_text(encoding="utf-8")
+    for key, value in REAL_FLOOR.items():
+        if key.startswith("class_") or key == "kid_std":
+            continue
+        row = re.search(rf"^``{key}``  .*?(\S+)$", text, re.MULTILINE)
+        assert row is not None, f"guide/metrics.rst has no floor row for {key!r}"
+        shown = float(row.group(1))
+        places = len(row.group(1).partition(".")[2])
+        assert round(value, places) == shown, (
+            f"guide/metrics.rst shows {shown} as the real floor of {key!r}; REAL_FLOOR has {value}"
         )

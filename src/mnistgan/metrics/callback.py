@@ -155,7 +155,7 @@ class MetricsCallback(Callback):
             logger.warning("epoch %d: metrics undefined (%s); logged as NaN", done, err)
             self.last = dict.fromkeys(METRIC_KEYS, float("nan"))
         for key, value in self.last.items():
-            if self.classes or key in METRIC_KEYS:
+            if self.classes or key in METRIC_KEYS or key == "label_accuracy":
                 model.history.log_epoch_value(self.prefix + key, value)
         logger.info(
             "epoch %d: %s",

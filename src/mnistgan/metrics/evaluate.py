@@ -285,15 +285,20 @@ def real_features(
 @torch.no_grad()
 def _generate(
     source: object, n: int, latent_dim: int | None, seed: int, batch_size: int
-) -> Tensor:
-    """Images from a GAN, a callable ``z -> images`` or a tensor (see :func:`evaluate`)."""
+) -> tuple[Tensor, Tensor | None]:
+    """Images from a GAN, a callable ``z -> images`` or a tensor (see :func:`evaluate`),
+    and the labels they were asked for (a conditional GAN: 0, 1, ..., 9, 0, ...)."""
     from mnistgan.gan import GAN
 
     if isinstance(source, Tensor):
-        return source
+        return source, None
     generator = torch.Generator().manual_seed(seed)
     if isinstance(source, GAN):
-        return source.generate(source.sample_latent(n, generator=generator), batch_size=batch_size)
+        z = source.sample_latent(n, generator=generator)
+        if source.num_classes is None:
+            return source.generate(z, batch_size=batch_size), None
+        labels = torch.arange(n) % source.num_classes  # balanced classes
+        return source.generate(z, labels, batch_size=batch_size), labels
     if not callable(source):
         raise ConfigError(
             "source must be a mnistgan GAN, a callable z -> images (with latent_dim=) or a "
@@ -319,7 +324,7 @@ def _generate(
             source.train(was_training)
     if not all(isinstance(c, Tensor) for c in chunks):
         raise DataError("the generator callable must return a tensor of images")
-    return torch.cat([c.detach().float().cpu() for c in chunks])
+    return torch.cat([c.detach().float().cpu() for c in chunks]), None
 
 
 def evaluate(
@@ -365,7 +370,11 @@ def evaluate(
     Returns:
         ``{"fd", "kid", "kid_std", "precision", "recall", "density", "coverage", "score",
         "modes", "kl_uniform", "class_0", …, "class_9"}`` as floats (the keys from
-        ``score`` on appear only when the extractor gives probabilities).
+        ``score`` on appear only when the extractor gives probabilities). For a
+        conditional GAN, whose samples are drawn with balanced labels 0, 1, …, 9, 0, …,
+        also ``label_accuracy`` (share of samples the classifier reads as the digit they
+        were asked for) and, against the default test set, ``fd_class_0`` …
+        ``fd_class_9`` (Fréchet distance per digit).
 
     Raises:
         ConfigError: On bad arguments.
@@ -385,15 +394,17 @@ def evaluate(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
     dev = resolve_device(device)
-    fake_images = prepare_images(
-        _generate(source, n, latent_dim, seed, batch_size), "generated images"
-    )
+    generated, asked = _generate(source, n, latent_dim, seed, batch_size)
+    fake_images = prepare_images(generated, "generated images")
+    real_labels = None
     if real is None:
         if extractor is not None:
             images, _ = load_tensors("mnist", train=False)
             real_set = extract_features(images, extractor, batch_size=batch_size, device=dev)
         else:
             real_set = real_features(batch_size=batch_size, device=dev)
+        if asked is not None:
+            real_labels = load_tensors("mnist", train=False)[1]
     elif isinstance(real, FeatureSet):
         real_set = real
     else:
@@ -422,7 +433,26 @@ def evaluate(
         result["modes"] = float(modes_covered(hist))
         result["kl_uniform"] = kl_to_uniform(hist)
         result.update({f"class_{i}": float(share) for i, share in enumerate(hist)})
+    if asked is not None:
+        result.update(_conditional_metrics(real_set, real_labels, fake_set, asked))
     return result
+
+
+def _conditional_metrics(
+    real: FeatureSet, real_labels: Tensor | None, fake: FeatureSet, asked: Tensor
+) -> dict[str, float]:
+    """``label_accuracy`` (the classifier agrees with the requested digit) and, against the
+    labelled MNIST test set, the Fréchet distance of each class (``fd_class_<k>``)."""
+    out: dict[str, float] = {}
+    if fake.probs is not None:
+        out["label_accuracy"] = float((fake.probs.argmax(1) == asked).double().mean())
+    if real_labels is None:
+        return out
+    for k in torch.unique(asked).tolist():
+        fake_k, real_k = fake.features[asked == k], real.features[real_labels == k]
+        if min(len(fake_k), len(real_k)) > fake.features.size(1):  # enough for a covariance
+            out[f"fd_class_{k}"] = frechet_distance(real_k, fake_k)
+    return out
 
 
 _LABELS: Final[dict[str, str]] = {
@@ -436,6 +466,7 @@ _LABELS: Final[dict[str, str]] = {
     "score": "classifier score ↑",
     "modes": "modes >= 1% ↑",
     "kl_uniform": "KL(classes || uniform) ↓",
+    "label_accuracy": "label accuracy ↑",
 }
 
 
