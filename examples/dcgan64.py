@@ -19,9 +19,10 @@ with D(G(z)) before / after the discriminator's update, and writes into ``--out`
 - ``samples.png``: 64 digits from the trained generator;
 - ``history.json``: every step's values, to re-plot later (``mnistgan plot OUT``).
 
-The write-up also spreads training over several GPUs (``nn.DataParallel``); mnistgan
-trains on one device for now (``--device auto`` picks CUDA, then MPS, then the CPU) —
-multi-GPU training is a later feature.
+The write-up also spreads training over several GPUs (``nn.DataParallel``); this script
+trains on one device (``--device auto`` picks CUDA, then MPS, then the CPU). For several
+GPUs, run ``torchrun --nproc_per_node N -m mnistgan train --preset dcgan64 ...``, which
+trains with DistributedDataParallel.
 
 Run::
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from . import __version__
-from .data import DATASETS, make_loader
+from .data import DATASETS, load_tensors, make_loader
 from .device import resolve_device, seed_everything
 from .errors import MnistganError
 from .gan import GAN
@@ -536,10 +536,12 @@ def _eval(args: argparse.Namespace) -> None:
     device = resolve_device(args.device)
     gan = GAN.load(args.checkpoint, restore_rng=False, device=device)
     real = real_features(root=args.data_root, batch_size=args.batch_size, device=device)
+    real_labels = load_tensors("mnist", root=args.data_root, train=False)[1]
     results = evaluate(
         gan,
         n,
         real=real,
+        real_labels=real_labels,
         seed=args.seed,
         batch_size=args.batch_size,
         device=device,

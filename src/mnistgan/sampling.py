@@ -41,7 +41,7 @@ class Sampler:
         generator: The generator module; it maps ``(N, latent_dim)`` (and labels
             ``(N,)`` when conditional) to images in ``config.image_range``.
         config: The config the generator was built from.
-        info: The generator file's metadata (see the module docstring), if any.
+        info: The generator file's metadata (see :mod:`mnistgan.export`), if any.
 
     Example:
         >>> from mnistgan import GAN

@@ -332,6 +332,7 @@ def evaluate(
     n: int = 10000,
     *,
     real: Tensor | FeatureSet | None = None,
+    real_labels: Tensor | None = None,
     latent_dim: int | None = None,
     seed: int = 0,
     batch_size: int = 500,
@@ -357,6 +358,8 @@ def evaluate(
         real: The reference set: ``None`` for the 10k MNIST test images (features
             cached), a tensor of images, or a :class:`FeatureSet` computed before (it
             must come from the same ``extractor``).
+        real_labels: Labels ``(N,)`` of a ``real`` set, for the per-digit Fréchet
+            distances of a conditional GAN (the default test set brings its own).
         latent_dim: Latent size, for a callable ``source``.
         seed: Seed of the latent vectors and of KID's subsets.
         batch_size: Images per forward pass.
@@ -396,14 +399,17 @@ def evaluate(
     dev = resolve_device(device)
     generated, asked = _generate(source, n, latent_dim, seed, batch_size)
     fake_images = prepare_images(generated, "generated images")
-    real_labels = None
+    if real_labels is not None and (not isinstance(real_labels, Tensor) or real_labels.dim() != 1):
+        raise ConfigError(
+            f"real_labels must be a 1-D tensor of class indices, got {real_labels!r}"
+        )
     if real is None:
         if extractor is not None:
             images, _ = load_tensors("mnist", train=False)
             real_set = extract_features(images, extractor, batch_size=batch_size, device=dev)
         else:
             real_set = real_features(batch_size=batch_size, device=dev)
-        if asked is not None:
+        if asked is not None and real_labels is None:
             real_labels = load_tensors("mnist", train=False)[1]
     elif isinstance(real, FeatureSet):
         real_set = real
