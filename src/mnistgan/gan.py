@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from . import __version__
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -116,7 +116,7 @@ class GAN:
         if self.config.ema_decay is not None:
             self.ema = AveragedModel(
                 self.generator,
-                multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay),  # type: ignore[no-untyped-call]
+                multi_avg_fn=_ema_with_warmup(self.config.ema_decay),
                 use_buffers=True,
             )
         kernel = {"fused": True} if fused else {"foreach": True}
@@ -871,6 +871,27 @@ class DCGAN(GAN):
 
     def __init__(self, config: GANConfig | None = None, **kwargs: Any) -> None:
         super().__init__(config if config is not None else get_preset("default"), **kwargs)
+
+
+_Params = tuple[Tensor, ...] | list[Tensor]
+
+
+def _ema_with_warmup(decay: float) -> Callable[[_Params, _Params, Tensor | int], None]:
+    """EMA update whose decay ramps up to ``decay``: ``min(decay, (1 + n) / (10 + n))``
+    after ``n`` updates, so the average follows the generator early in training instead
+    of holding on to its random initial weights for thousands of steps."""
+
+    @torch.no_grad()
+    def update(ema: _Params, current: _Params, num_averaged: Tensor | int) -> None:
+        n = float(num_averaged)  # AveragedModel has read it on the host already
+        d = min(decay, (1 + n) / (10 + n))
+        if torch.is_floating_point(ema[0]):
+            torch._foreach_lerp_(list(ema), list(current), 1 - d)
+        else:  # integer buffers (BatchNorm's batch count) follow the generator
+            for averaged, value in zip(ema, current, strict=True):
+                averaged.copy_(value)
+
+    return update
 
 
 def _architecture(config: GANConfig) -> tuple[Any, ...]:

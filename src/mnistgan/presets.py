@@ -129,7 +129,9 @@ class GANConfig:
         gp_weight: Weight of the gradient penalty (``loss="wgan-gp"``).
         r1_gamma: R1 penalty weight γ (the D loss gets γ/2·R1); 0 turns it off.
         ema_decay: Decay of an exponential moving average of the generator's
-            weights used for sampling, or ``None`` for no EMA.
+            weights (and BatchNorm statistics) used for sampling, or ``None`` for no
+            EMA. The decay ramps up as ``min(ema_decay, (1 + n) / (10 + n))`` over the
+            first updates, so short runs sample from a current average.
         num_classes: Condition both networks on this many class labels (10 for
             digits), or ``None`` for an unconditional GAN.
         conditioning: How the discriminator uses labels: ``"projection"`` or
