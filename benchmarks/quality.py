@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from mnistgan import GAN, Callback, list_presets
-from mnistgan.data import make_loader
+from mnistgan.data import load_tensors, make_loader
 from mnistgan.device import resolve_device, seed_everything
 from mnistgan.metrics import evaluate, format_table, real_features
 from mnistgan.metrics.floor import measure_floor
@@ -53,10 +53,12 @@ class TimeBudget(Callback):
             model.stop_training = True
 
 
-def train_for(name: str, seconds: float, *, seed: int, device: torch.device) -> dict[str, Any]:
-    """Train preset ``name`` for ``seconds``; return the model and what it did."""
+def train_for(
+    name: str, seconds: float, *, seed: int, device: torch.device, **overrides: Any
+) -> dict[str, Any]:
+    """Train preset ``name`` (with config ``overrides``) for ``seconds``; return what it did."""
     seed_everything(seed)
-    gan = GAN.from_preset(name)
+    gan = GAN.from_preset(name, **overrides)
     side = gan.image_shape[1]
     loader = make_loader(
         "mnist",
@@ -86,6 +88,13 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the results")
+    parser.add_argument(
+        "--num-classes",
+        type=int,
+        default=None,
+        help="train conditional models (10: digits); adds label accuracy and per-digit FD",
+    )
+    parser.add_argument("--conditioning", choices=("projection", "acgan"), default=None)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -102,12 +111,24 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.1f}"
     )
     real = real_features(device=device)
+    real_labels = load_tensors("mnist", train=False)[1]  # for per-digit FD of conditional GANs
+    overrides: dict[str, Any] = {}
+    if args.num_classes is not None:
+        overrides["num_classes"] = args.num_classes
+    if args.conditioning is not None:
+        overrides["conditioning"] = args.conditioning
     columns: dict[str, dict[str, float]] = {}
     for name in models:
-        run = train_for(name, seconds, seed=args.seed, device=device)
+        run = train_for(name, seconds, seed=args.seed, device=device, **overrides)
         start = time.perf_counter()
         result = evaluate(
-            run["gan"], n, real=real, seed=args.seed, kid_subsets=kid_subsets, device=device
+            run["gan"],
+            n,
+            real=real,
+            real_labels=real_labels,
+            seed=args.seed,
+            kid_subsets=kid_subsets,
+            device=device,
         )
         label = "default (DCGAN())" if name == "default" else name
         print(
@@ -121,6 +142,8 @@ def main() -> None:
     columns[f"real floor (n={n})"] = {**floor, "fd_x_floor": 1.0}
     keys = ["steps", "fd", "fd_x_floor", "kid", "precision", "recall", "density", "coverage"]
     keys += ["score", "modes", "kl_uniform", *(f"class_{i}" for i in range(10))]
+    if args.num_classes is not None:
+        keys += ["label_accuracy", *(f"fd_class_{i}" for i in range(args.num_classes))]
     print()
     print(
         format_table(columns, keys, labels={"steps": "training steps", "fd_x_floor": "FD / floor"})
