@@ -94,6 +94,34 @@ def _layers(norm: NormLike, act: ActLike, out_act: ActLike | None = None) -> Nor
     return resolve_norm(norm)
 
 
+def _add_deconv_stack(
+    net: OrderedDict[str, nn.Module],
+    channels: Sequence[int],
+    geometry: Sequence[tuple[int, int, int]],
+    *,
+    norm: NormLike,
+    act: ActLike,
+    out_act: ActLike,
+    bias: bool | None,
+) -> None:
+    """Append transposed-conv blocks ``block0, block1, ..., output``: ``channels[i] ->
+    channels[i + 1]`` with (kernel, stride, padding) ``geometry[i]``; the last one has no
+    norm and the output activation."""
+    for i, (k, s, p) in enumerate(geometry):
+        last = i == len(geometry) - 1
+        net["output" if last else f"block{i}"] = conv_block(
+            channels[i],
+            channels[i + 1],
+            k,
+            s,
+            p,
+            transposed=True,
+            norm="none" if last else norm,
+            act=out_act if last else act,
+            bias=bias,
+        )
+
+
 def _apply_init(net: _M, init: Init) -> _M:
     if init == "dcgan":
         net.apply(dcgan_init)
@@ -413,19 +441,7 @@ def conv_generator(
     channels = [latent_dim + embed, *hidden, shape[0]]
     net: OrderedDict[str, nn.Module] = OrderedDict()
     net["unflatten"] = nn.Unflatten(1, (channels[0], 1, 1))  # (N, Z) -> (N, Z, 1, 1)
-    for i, (k, s, p) in enumerate(geometry):
-        last = i == len(geometry) - 1
-        net["output" if last else f"block{i}"] = conv_block(
-            channels[i],
-            channels[i + 1],
-            k,
-            s,
-            p,
-            transposed=True,
-            norm="none" if last else norm,
-            act=out_act if last else act,
-            bias=bias,
-        )
+    _add_deconv_stack(net, channels, geometry, norm=norm, act=act, out_act=out_act, bias=bias)
     return _generator(_apply_init(nn.Sequential(net), init), classes, embed)
 
 
@@ -607,20 +623,10 @@ def fc_conv_generator(
     net["fc0"] = linear_block(latent_dim + embed, fc_width, norm=norm, act=act, bias=bias)
     net["fc1"] = linear_block(fc_width, hidden[0] * start * start, norm=norm, act=act, bias=bias)
     net["unflatten"] = nn.Unflatten(1, (hidden[0], start, start))  # (N, F) -> (N, C, s, s)
-    channels = [*hidden, shape[0]]
-    for i in range(len(hidden)):
-        last = i == len(hidden) - 1
-        net["output" if last else f"block{i}"] = conv_block(
-            channels[i],
-            channels[i + 1],
-            4,
-            2,
-            1,
-            transposed=True,
-            norm="none" if last else norm,
-            act=out_act if last else act,
-            bias=bias,
-        )
+    geometry = [(4, 2, 1)] * len(hidden)  # each layer doubles the side
+    _add_deconv_stack(
+        net, [*hidden, shape[0]], geometry, norm=norm, act=act, out_act=out_act, bias=bias
+    )
     return _generator(_apply_init(nn.Sequential(net), init), classes, embed)
 
 
