@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from mnistgan import (
 )
 from mnistgan.checkpoint import load_checkpoint
 from mnistgan.device import get_rng_state, set_rng_state
+from states import assert_same, clone_state
 
 STEP_KEYS = {"loss_d", "loss_g", "d_real", "d_fake_before", "d_fake_after"}
 
@@ -56,36 +57,7 @@ def _snapshot(gan: GAN) -> dict[str, Any]:
         "opt_g": gan.opt_g.state_dict(),
         "opt_d": gan.opt_d.state_dict(),
     }
-    return _clone(state)
-
-
-def _clone(value: Any) -> Any:
-    if isinstance(value, Tensor):
-        return value.detach().clone()
-    if isinstance(value, Mapping):
-        return {k: _clone(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_clone(v) for v in value)
-    return value
-
-
-def _assert_same(a: Any, b: Any, where: str = "state") -> None:
-    """Assert that two nested states hold bit-identical tensors and equal values."""
-    if isinstance(a, Tensor):
-        assert isinstance(b, Tensor), where
-        assert (a.dtype, a.shape) == (b.dtype, b.shape), where
-        assert torch.equal(a, b), f"{where} differs"
-    elif isinstance(a, Mapping):
-        assert isinstance(b, Mapping), where
-        assert set(a) == set(b), f"{where}: keys {sorted(map(str, a))} vs {sorted(map(str, b))}"
-        for key in a:
-            _assert_same(a[key], b[key], f"{where}[{key!r}]")
-    elif isinstance(a, (list, tuple)):
-        assert isinstance(b, (list, tuple)) and len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _assert_same(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
+    return clone_state(state)
 
 
 def _tiny(**overrides: Any) -> GAN:
@@ -348,7 +320,7 @@ def test_bad_loader_is_refused_before_any_weight_changes(mnist_root: Path, case:
         assert word in message, f"{word!r} not in {message!r}"
     if error is BatchTypeError:
         assert isinstance(info.value, TypeError)
-    _assert_same(_snapshot(gan), before)
+    assert_same(_snapshot(gan), before)
     assert (gan.epoch, gan.global_step, len(gan.history)) == (0, 0, 0)
 
 
@@ -361,7 +333,7 @@ def test_single_tensor_with_resume_is_refused_before_loading(tmp_path: Path) -> 
     before = _snapshot(gan)
     with pytest.raises(BatchTypeError, match="single tensor"):
         gan.fit(torch.rand(8, 1, 28, 28), epochs=2, resume=path, progress=False)
-    _assert_same(_snapshot(gan), before)
+    assert_same(_snapshot(gan), before)
     assert gan.epoch == 0
 
 
@@ -387,7 +359,7 @@ def test_custom_networks_train_and_need_the_modules_to_load(tmp_path: Path) -> N
     with pytest.raises(CheckpointError, match="custom networks"):
         GAN.load(path, generator=_tiny_networks()[0])
     loaded = GAN.load(path, generator=_tiny_networks()[0], discriminator=_tiny_networks()[1])
-    _assert_same(_snapshot(loaded), _snapshot(gan))
+    assert_same(_snapshot(loaded), _snapshot(gan))
     assert torch.equal(loaded.sample(3, seed=0), gan.sample(3, seed=0))
 
 
@@ -413,7 +385,7 @@ def test_load_state_dict_of_another_architecture_raises(tmp_path: Path) -> None:
         before = _snapshot(other)
         with pytest.raises(CheckpointError, match=r"another model.*GAN\.load\(path\)"):
             other.load_state_dict(state)
-        _assert_same(_snapshot(other), before)
+        assert_same(_snapshot(other), before)
 
 
 def test_load_state_dict_into_mismatched_custom_networks_raises(tmp_path: Path) -> None:
@@ -432,7 +404,7 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     loaded = GAN.load(gan.save(tmp_path / "g.pt"))
     assert loaded.config == gan.config
     assert (loaded.epoch, loaded.global_step) == (1, 2)
-    _assert_same(_snapshot(loaded), _snapshot(gan))
+    assert_same(_snapshot(loaded), _snapshot(gan))
     assert loaded.history.steps == gan.history.steps
 
 

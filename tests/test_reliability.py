@@ -64,6 +64,7 @@ from mnistgan import checkpoint as ckpt
 from mnistgan.checkpoint import FORMAT_VERSION, list_checkpoints, load_checkpoint
 from mnistgan.cli import build_parser, main
 from mnistgan.device import seed_everything
+from states import assert_same, clone_state
 
 WORKER = Path(__file__).with_name("_crash_worker.py")
 _TIMING = ("seconds", "images_per_s")  # wall-clock fields, the only ones allowed to differ
@@ -86,20 +87,9 @@ def _batches(n: int = 2, size: int = 4, seed: int = 0) -> list[Tensor]:
     return [torch.rand(size, 1, 28, 28, generator=generator) for _ in range(n)]
 
 
-def _clone(value: Any) -> Any:
-    """A deep copy of nested containers whose tensors are cloned."""
-    if isinstance(value, Tensor):
-        return value.detach().clone()
-    if isinstance(value, Mapping):
-        return {k: _clone(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_clone(v) for v in value)
-    return value
-
-
 def _snapshot(gan: GAN) -> dict[str, Any]:
     """Copies of every weight, buffer, EMA and optimiser state of ``gan``."""
-    state: dict[str, Any] = _clone(
+    state: dict[str, Any] = clone_state(
         {
             "generator": gan.generator.state_dict(),
             "discriminator": gan.discriminator.state_dict(),
@@ -111,33 +101,14 @@ def _snapshot(gan: GAN) -> dict[str, Any]:
     return state
 
 
-def _assert_same(a: Any, b: Any, where: str = "state") -> None:
-    """Assert two nested states hold bit-identical tensors (torch.equal) and equal values."""
-    if isinstance(a, Tensor):
-        assert isinstance(b, Tensor), where
-        assert (a.dtype, a.shape) == (b.dtype, b.shape), where
-        assert torch.equal(a, b), f"{where} differs"
-    elif isinstance(a, Mapping):
-        assert isinstance(b, Mapping), where
-        assert set(a) == set(b), f"{where}: keys {sorted(map(str, a))} vs {sorted(map(str, b))}"
-        for key in a:
-            _assert_same(a[key], b[key], f"{where}[{key!r}]")
-    elif isinstance(a, (list, tuple)):
-        assert isinstance(b, (list, tuple)) and len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _assert_same(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
-
-
 def _assert_runs_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
     """Two checkpoints agree on weights, EMA, optimisers, counters, RNG and history."""
     for key in ("generator", "discriminator", "ema", "opt_g", "opt_d", "epoch", "global_step"):
-        _assert_same(a[key], b[key], key)
-    _assert_same(a["rng"], b["rng"], "rng")
-    _assert_same(a["history"]["steps"], b["history"]["steps"], "history steps")
+        assert_same(a[key], b[key], key)
+    assert_same(a["rng"], b["rng"], "rng")
+    assert_same(a["history"]["steps"], b["history"]["steps"], "history steps")
     for row_a, row_b in zip(a["history"]["epochs"], b["history"]["epochs"], strict=True):
-        _assert_same(
+        assert_same(
             {k: v for k, v in row_a.items() if k not in _TIMING},
             {k: v for k, v in row_b.items() if k not in _TIMING},
             "history epochs",
@@ -310,7 +281,7 @@ def test_resume_auto_skips_a_damaged_newest_checkpoint(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("epoch_0002.pt" in w for w in warnings), warnings
     assert (resumed.epoch, resumed.global_step) == (3, 6)
-    _assert_same(_snapshot(resumed), _snapshot(straight))
+    assert_same(_snapshot(resumed), _snapshot(straight))
     load_checkpoint(newest)  # rewritten by the resumed run
 
 
@@ -334,7 +305,7 @@ def test_mismatched_checkpoint_is_refused_with_the_fix(
         gan.fit(_batches(1), epochs=1, resume=path, progress=False)
     for word in words:
         assert word in str(info.value), (word, str(info.value))
-    _assert_same(_snapshot(gan), before)
+    assert_same(_snapshot(gan), before)
     assert (gan.epoch, gan.global_step) == (0, 0)
     if mismatch == "format-version":
         with pytest.raises(CheckpointError, match="upgrade mnistgan"):
@@ -396,7 +367,7 @@ def test_damaged_checkpoint_entries_raise_and_change_nothing(
     try:
         gan.load_state_dict(state)
     except CheckpointError:
-        _assert_same(_snapshot(gan), before)
+        assert_same(_snapshot(gan), before)
         assert (gan.epoch, gan.global_step) == (0, 0)
 
 
@@ -511,7 +482,7 @@ def test_malicious_checkpoint_is_refused_by_every_entry_point(
                 gan.fit(_batches(1), epochs=1, resume=evil, progress=False)
         message = str(info.value)
         assert "\n" not in message and "epoch_0002.pt" in message and reason in message
-        _assert_same(_snapshot(gan), before)
+        assert_same(_snapshot(gan), before)
     assert not marker.exists()
 
 
@@ -585,7 +556,7 @@ def test_nonfinite_loss_skip_restores_the_state_before_the_step(
     (bad_index,) = [i for i, (step, _) in enumerate(poisoned.calls) if step == 3][:1]
     before_bad, after_skip = poisoned.calls[bad_index][1], poisoned.calls[bad_index + 1][1]
     assert poisoned.calls[bad_index + 1][0] == 3  # the next step starts where the bad one did
-    _assert_same(after_skip, before_bad)
+    assert_same(after_skip, before_bad)
     assert (gan.epoch, gan.global_step, len(history.steps)) == (3, 5, 5)
     assert [row["skipped_steps"] for row in history.epochs] == [0.0, 1.0, 0.0]
     assert _all_finite(gan)
@@ -605,10 +576,10 @@ def test_nonfinite_loss_stop_ends_cleanly_with_good_weights(tmp_path: Path) -> N
     )
     assert gan.stop_training and (gan.epoch, gan.global_step, len(history.steps)) == (2, 3, 3)
     before_bad = next(snap for step, snap in poisoned.calls if step == 3)
-    _assert_same(_snapshot(gan), before_bad)
+    assert_same(_snapshot(gan), before_bad)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_0001.pt", "epoch_0002.pt"]
     saved = load_checkpoint(tmp_path / "epoch_0002.pt")
-    _assert_same(saved["generator"], before_bad["generator"])
+    assert_same(saved["generator"], before_bad["generator"])
 
 
 def test_skip_raises_when_every_step_of_an_epoch_fails() -> None:
@@ -864,7 +835,7 @@ def test_fuzzed_batches_raise_documented_errors_before_any_change(
         assert isinstance(err, error) and word in str(err), (error, word, str(err))
         if error is BatchTypeError:
             assert isinstance(err, TypeError)
-        _assert_same(_snapshot(gan), before)
+        assert_same(_snapshot(gan), before)
         assert (gan.epoch, gan.global_step, len(gan.history)) == counters
     else:
         event("trained")
@@ -918,7 +889,7 @@ def test_fuzzed_fit_arguments_raise_documented_errors(
         )
     except MnistganError as err:
         assert str(err) and "\n" not in str(err)
-        _assert_same(_snapshot(gan), before)
+        assert_same(_snapshot(gan), before)
         assert (gan.epoch, gan.global_step) == counters
 
 
@@ -993,7 +964,7 @@ def test_fuzzed_sample_arguments(
         assert str(err) and "\n" not in str(err)
     else:
         _check_images(images, n, gan)
-    _assert_same(_snapshot(gan), before)
+    assert_same(_snapshot(gan), before)
 
 
 @pytest.mark.parametrize("which", ["unconditional", "conditional"])
@@ -1012,7 +983,7 @@ def test_fuzzed_generate_arguments(
     else:
         assert isinstance(z, Tensor)
         _check_images(images, z.shape[0], gan)
-    _assert_same(_snapshot(gan), before)
+    assert_same(_snapshot(gan), before)
 
 
 _FIELDS = [f.name for f in dataclasses.fields(GANConfig)]

@@ -25,27 +25,9 @@ from torchvision import transforms
 from mnistgan import DCGAN, GAN, Callback, ModelCheckpoint, SampleGrid
 from mnistgan.checkpoint import load_checkpoint
 from mnistgan.device import seed_everything
+from states import assert_same
 
 _TIMING = ("seconds", "images_per_s")  # wall-clock fields, the only ones allowed to differ
-
-
-def _assert_same(a: Any, b: Any, where: str = "state") -> None:
-    """Assert that two nested states hold bit-identical tensors and equal values."""
-    if isinstance(a, Tensor):
-        assert isinstance(b, Tensor), where
-        assert (a.dtype, a.shape) == (b.dtype, b.shape), where
-        assert torch.equal(a, b), f"{where} differs"
-    elif isinstance(a, Mapping):
-        assert isinstance(b, Mapping), where
-        assert set(a) == set(b), f"{where}: keys {sorted(map(str, a))} vs {sorted(map(str, b))}"
-        for key in a:
-            _assert_same(a[key], b[key], f"{where}[{key!r}]")
-    elif isinstance(a, (list, tuple)):
-        assert isinstance(b, (list, tuple)) and len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _assert_same(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, f"{where}: {a!r} != {b!r}"
 
 
 def _comparable(state: Mapping[str, Any], *, drop: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -67,7 +49,7 @@ def _assert_runs_equal(
     """G, D, EMA, optimisers, counters, RNG and history (minus timings) are identical."""
     for key in ("generator", "discriminator", "ema", "opt_g", "opt_d", "rng"):
         assert key in state_a
-    _assert_same(_comparable(state_a, drop=drop), _comparable(state_b, drop=drop))
+    assert_same(_comparable(state_a, drop=drop), _comparable(state_b, drop=drop))
 
 
 def _tiny(**overrides: Any) -> GAN:
