@@ -398,3 +398,24 @@ def test_cli_eval_prints_json_and_a_table(
     out = capsys.readouterr().out
     assert "Fréchet distance" in out
     assert "real floor" in out
+
+
+def test_cli_eval_reads_a_safetensors_generator_file(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    real_small: FeatureSet,
+) -> None:
+    """`mnistgan eval G.safetensors` gives the metrics of the GAN the file was saved from."""
+    import mnistgan.metrics
+    from mnistgan.export import save_generator
+
+    monkeypatch.setattr(mnistgan.metrics, "real_features", lambda **_: real_small)
+    gan = GAN.from_preset("vanilla")
+    path = save_generator(gan, tmp_path / "g.safetensors")
+    argv = ["eval", str(path), "--n", "150", "--kid-subsets", "2", "--device", "cpu", "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    direct = mnistgan.metrics.evaluate(gan, 150, real=real_small, kid_subsets=2, device="cpu")
+    assert report["metrics"]["fd"] == pytest.approx(direct["fd"], rel=1e-9)
+    assert report["metrics"]["score"] == pytest.approx(direct["score"], rel=1e-9)

@@ -381,6 +381,8 @@ def test_round_trip_with_list_valued_override() -> None:
         ("gp_weight", -1.0),
         ("r1_gamma", -0.1),
         ("image_shape", (1, 28)),
+        ("generator", 3),
+        ("discriminator", "conv_discriminator"),
     ],
 )
 def test_invalid_config_values(field: str, value: object) -> None:

@@ -238,6 +238,7 @@ def test_sigkilled_training_resumes_to_the_uninterrupted_result(tmp_path: Path) 
     status, lines = _run_worker(out, epochs, log)
     assert status == 0, log.read_text()
     assert lines[-1] == "DONE"
+    assert not _leftover_temps(out), "the finishing run did not remove the killed saves' temps"
     start = int(lines[0].split()[1])
     assert start > 0 and start % steps_per_epoch == 0, lines[0]  # resumed at an epoch end
     names = [f"epoch_{e:04d}.pt" for e in range(1, epochs + 1)]
@@ -719,6 +720,26 @@ def test_sample_grid_write_failure_is_clear(tmp_path: Path) -> None:
     message = str(info.value)
     assert "SampleGrid could not write" in message and "epoch_0001.png" in message
     assert "Not a directory" in message
+
+
+def test_sample_grid_is_written_atomically(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A grid write that fails halfway leaves the previous picture whole and no temp file."""
+    grid = SampleGrid(tmp_path, n=4, nrow=2)
+    _tiny().fit(_batches(1), epochs=1, callbacks=[grid], progress=False)
+    before = (tmp_path / "epoch_0001.png").read_bytes()
+    assert before.startswith(b"\x89PNG")
+
+    def half_written(tensor: torch.Tensor, fp: Any, format: str | None = None) -> None:
+        fp.write(b"\x89PNG half a picture")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("torchvision.utils.save_image", half_written)
+    with pytest.raises(OSError, match=r"SampleGrid could not write .*No space left"):
+        _tiny().fit(_batches(1), epochs=1, callbacks=[SampleGrid(tmp_path, n=4)], progress=False)
+    assert (tmp_path / "epoch_0001.png").read_bytes() == before
+    assert not _leftover_temps(tmp_path)
 
 
 # --------------------------------------------------------------------------- fuzzing: batches

@@ -328,13 +328,14 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="quality metrics of a checkpoint",
         description=(
-            "Generate N images from a checkpoint and compare them with the 10k MNIST test "
-            "images in the features of mnistgan's shipped MNIST classifier: Fréchet distance, "
-            "KID, precision/recall, density/coverage, classifier score, modes and class "
-            "shares, next to the real-data floor."
+            "Generate N images from a checkpoint or a .safetensors generator file and "
+            "compare them with the 10k MNIST test images in the features of mnistgan's "
+            "shipped MNIST classifier: Fréchet distance, KID, precision/recall, "
+            "density/coverage, classifier score, modes and class shares, next to the "
+            "real-data floor."
         ),
     )
-    evaluate.add_argument("checkpoint", type=Path)
+    evaluate.add_argument("checkpoint", type=Path, help="a checkpoint, or a .safetensors file")
     evaluate.add_argument("--n", type=int, default=10000, help="images (default: %(default)s)")
     evaluate.add_argument("--seed", type=int, default=0, help="latents and KID subsets")
     evaluate.add_argument("--kid-subsets", type=int, default=100, metavar="K", help="KID subsets")
@@ -534,7 +535,7 @@ def _eval(args: argparse.Namespace) -> None:
 
     n = _positive(args.n, "--n")
     device = resolve_device(args.device)
-    gan = GAN.load(args.checkpoint, restore_rng=False, device=device)
+    gan = _load_for_sampling(args.checkpoint).to(device)
     real = real_features(root=args.data_root, batch_size=args.batch_size, device=device)
     real_labels = load_tensors("mnist", root=args.data_root, train=False)[1]
     results = evaluate(

@@ -171,6 +171,12 @@ class GANConfig:
     preset: str | None = None
 
     def __post_init__(self) -> None:
+        for name in ("generator", "discriminator"):
+            if not isinstance(getattr(self, name), NetworkSpec):
+                raise ConfigError(
+                    f"{name} must be a NetworkSpec (e.g. NetworkSpec('conv_{name}', "
+                    f"{{'base_width': 64}})), got {getattr(self, name)!r}"
+                )
         for name in ("image_shape", "betas"):
             value = getattr(self, name)
             if not isinstance(value, (tuple, list)):

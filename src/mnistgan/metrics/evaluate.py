@@ -31,6 +31,7 @@ from mnistgan.metrics.functional import (
 
 if TYPE_CHECKING:
     from mnistgan.gan import GAN
+    from mnistgan.sampling import Sampler
 
 __all__ = [
     "METRIC_KEYS",
@@ -289,11 +290,12 @@ def _generate(
     """Images from a GAN, a callable ``z -> images`` or a tensor (see :func:`evaluate`),
     and the labels they were asked for (a conditional GAN: 0, 1, ..., 9, 0, ...)."""
     from mnistgan.gan import GAN
+    from mnistgan.sampling import Sampler
 
     if isinstance(source, Tensor):
         return source, None
     generator = torch.Generator().manual_seed(seed)
-    if isinstance(source, GAN):
+    if isinstance(source, (GAN, Sampler)):
         z = source.sample_latent(n, generator=generator)
         if source.num_classes is None:
             return source.generate(z, batch_size=batch_size), None
@@ -328,7 +330,7 @@ def _generate(
 
 
 def evaluate(
-    source: GAN | Callable[[Tensor], Tensor] | Tensor,
+    source: GAN | Sampler | Callable[[Tensor], Tensor] | Tensor,
     n: int = 10000,
     *,
     real: Tensor | FeatureSet | None = None,
@@ -350,7 +352,9 @@ def evaluate(
     extractor's features; the statistics are computed in float64.
 
     Args:
-        source: A :class:`mnistgan.GAN` (its EMA generator if it has one), a callable
+        source: A :class:`mnistgan.GAN` (its EMA generator if it has one), a
+            :class:`~mnistgan.sampling.Sampler` (e.g. from a ``.safetensors``
+            generator file, :func:`mnistgan.export.load_sampler`), a callable
             ``z (N, latent_dim) -> images (N, 1, H, W) in [0, 1]`` (e.g. a generator
             module; pass ``latent_dim``), or a tensor of images (all of them are used and
             ``n`` is ignored).

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
 
-from .._io import atomic_write_text
+from .._io import atomic_write, atomic_write_text
 from ..checkpoint import latest_checkpoint, list_checkpoints
 from ..errors import ConfigError, TrainingError
 
@@ -140,7 +140,9 @@ class ModelCheckpoint(Callback):
     """Save a full checkpoint every ``every`` epochs, keeping the newest ``keep_last``.
 
     Files are named ``epoch_0001.pt`` (one-based: the number of epochs done) and
-    written atomically, so an interruption never leaves a broken newest file.
+    written atomically, so an interruption never leaves a broken newest file; the
+    hidden temporary file a killed save leaves behind is removed when the next
+    ``fit`` starts.
     ``fit(..., resume="auto")`` resumes from the newest good file in
     ``directory``. Weights holding NaN or infinity are never written: the save
     raises :class:`~mnistgan.errors.TrainingError` instead, so a diverged run
@@ -177,8 +179,13 @@ class ModelCheckpoint(Callback):
         return latest_checkpoint(self.directory, "epoch_*.pt")
 
     def on_fit_start(self, model: GAN, logs: dict[str, Any]) -> None:
-        """Remember the epoch the run ends at, to always save the last one."""
+        """Remember the epoch the run ends at, to always save the last one, and remove the
+        temporary files of saves that a killed earlier run left unfinished."""
         self._last_epoch = int(logs["target_epoch"])
+        if self.directory.is_dir():
+            for stale in self.directory.glob(".epoch_*.pt.*.tmp"):
+                stale.unlink(missing_ok=True)
+                logger.info("removed %s, left by an interrupted save", stale)
 
     def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
         """Save after the right epochs and prune old files.
@@ -214,7 +221,8 @@ class SampleGrid(Callback):
 
     The noise is drawn once, from its own seeded generator (the global random
     state is not touched), and travels in checkpoints, so a resumed run keeps
-    drawing the same digits. Files are ``epoch_0001.png`` and so on; the newest
+    drawing the same digits. Files are ``epoch_0001.png`` and so on, each written
+    atomically (a viewer or an interruption never sees half a picture); the newest
     grid is also kept as tensor in :attr:`last_grid`.
 
     Args:
@@ -269,8 +277,8 @@ class SampleGrid(Callback):
         self.last_grid = make_grid(images, nrow=self.nrow, padding=2)
         path = self.directory / f"epoch_{epoch + 1:04d}.png"
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            save_image(self.last_grid, path)
+            grid = self.last_grid
+            atomic_write(path, lambda handle: save_image(grid, handle, format="png"))
         except OSError as err:
             raise _write_error("SampleGrid", path, err) from err
 
