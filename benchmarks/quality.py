@@ -12,6 +12,8 @@ Run from the project root::
     MNISTGAN_DATA_ROOT=../shared/data python benchmarks/quality.py --minutes 10
     MNISTGAN_DATA_ROOT=../shared/data python benchmarks/quality.py --quick
     MNISTGAN_DATA_ROOT=../shared/data python benchmarks/quality.py --models default dcgan
+    MNISTGAN_DATA_ROOT=../shared/data python benchmarks/quality.py --models default \
+        --num-classes 10 --conditioning acgan --aux-weight 5 --batch-size 64
 
 ``--quick`` trains each model for 20 s and evaluates 2,000 samples with 10 KID subsets: a
 smoke run, whose numbers are not comparable with the 10k-sample floor of the docs.
@@ -95,6 +97,10 @@ def main() -> None:
         help="train conditional models (10: digits); adds label accuracy and per-digit FD",
     )
     parser.add_argument("--conditioning", choices=("projection", "acgan"), default=None)
+    parser.add_argument("--aux-weight", type=float, default=None, help="ACGAN classifier weight")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="override every model's batch size"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -117,6 +123,12 @@ def main() -> None:
         overrides["num_classes"] = args.num_classes
     if args.conditioning is not None:
         overrides["conditioning"] = args.conditioning
+    if args.aux_weight is not None:
+        overrides["aux_weight"] = args.aux_weight
+    if args.batch_size is not None:
+        overrides["batch_size"] = args.batch_size
+    if overrides:
+        print(f"config overrides for every model: {overrides}")
     columns: dict[str, dict[str, float]] = {}
     for name in models:
         run = train_for(name, seconds, seed=args.seed, device=device, **overrides)

@@ -40,6 +40,21 @@ def test_train_writes_checkpoint_grid_and_history(
     assert "trained vanilla for 1 epochs" in capsys.readouterr().out
 
 
+def test_train_passes_the_conditioning_options_to_the_config(
+    tmp_path: Path, mnist_root: Path
+) -> None:
+    """`train --num-classes 10 --conditioning acgan --aux-weight 5` trains that model."""
+    _train(tmp_path, "--epochs", "1", "--num-classes", "10", "--conditioning", "acgan")
+    _train(tmp_path / "w", "--epochs", "1", "--num-classes", "10", "--aux-weight", "5")
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert (config["num_classes"], config["conditioning"], config["aux_weight"]) == (
+        10,
+        "acgan",
+        1.0,
+    )
+    assert json.loads((tmp_path / "w" / "config.json").read_text())["aux_weight"] == 5.0
+
+
 def test_sample_writes_a_grid_and_tensor_files(tmp_path: Path, mnist_root: Path) -> None:
     """`sample` turns a checkpoint into a 64-image PNG grid, a .npy and a .pt of N images."""
     _train(tmp_path, "--epochs", "1")

@@ -106,3 +106,28 @@ def test_same_seed_and_label_give_the_same_digit_and_labels_matter() -> None:
     a, b = gan.sample(4, labels=3, seed=5), gan.sample(4, labels=3, seed=5)
     assert torch.equal(a, b)
     assert not torch.equal(a, gan.sample(4, labels=4, seed=5))
+
+
+@pytest.mark.slow
+def test_brief_training_on_mnist_draws_the_requested_digits(mnist_root) -> None:
+    """The default GAN made conditional (ACGAN) and trained for 300 steps on real MNIST draws
+    digits that the shipped classifier reads as the requested ones far above 10% (chance)."""
+    from mnistgan import Callback
+    from mnistgan.data import make_loader
+    from mnistgan.device import seed_everything
+    from mnistgan.metrics import evaluate
+
+    class StopAfter(Callback):
+        def on_batch_end(self, model: GAN, batch_index: int, logs: dict) -> None:
+            model.stop_training = model.global_step >= 300
+
+    seed_everything(0)
+    gan = GAN.from_preset(
+        "default", num_classes=10, conditioning="acgan", aux_weight=5.0, batch_size=64
+    )
+    loader = make_loader("mnist", root=mnist_root, batch_size=64, seed=0)
+    gan.fit(loader, epochs=1, callbacks=[StopAfter()], progress=False, device="cpu")
+    assert gan.global_step == 300
+    result = evaluate(gan, 1000, kid_subsets=2, kid_subset_size=500, device="cpu")
+    # Measured: 0.58 with seed 0 and 0.49 with seed 1; chance is 0.10 (binomial sd 0.01).
+    assert result["label_accuracy"] >= 0.35, result["label_accuracy"]

@@ -17,23 +17,26 @@ from mnistgan import GAN, get_preset
 PRESETS = ["vanilla", "dcgan", "default"]
 
 
-def _textbook_step(config_name: str, batch: torch.Tensor, seed: int) -> dict[str, torch.Tensor]:
+def _textbook_step(
+    config_name: str, batch: torch.Tensor, seed: int, dtype: torch.dtype = torch.float32
+) -> dict[str, torch.Tensor]:
     """One step of the tutorials' loop (BCE, two Adams), from the same init and noise."""
     config = get_preset(config_name, ema_decay=None)
     torch.manual_seed(seed)
-    G, D = config.build_generator(), config.build_discriminator()
+    G, D = config.build_generator().to(dtype), config.build_discriminator().to(dtype)
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=config.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=config.betas)
     bce = nn.BCEWithLogitsLoss()
-    x = batch * 2 - 1
+    x = (batch if config.output == "sigmoid" else batch * 2 - 1).to(dtype)
     n = x.size(0)
     torch.manual_seed(seed + 1)
-    fake = G(torch.randn(n, config.latent_dim))
+    fake = G(torch.randn(n, config.latent_dim).to(dtype))
+    ones, zeros = torch.ones(n, dtype=dtype), torch.zeros(n, dtype=dtype)
     opt_d.zero_grad()
-    (bce(D(x), torch.ones(n)) + bce(D(fake.detach()), torch.zeros(n))).backward()
+    (bce(D(x), ones) + bce(D(fake.detach()), zeros)).backward()
     opt_d.step()
     opt_g.zero_grad()
-    bce(D(fake), torch.ones(n)).backward()
+    bce(D(fake), ones).backward()
     opt_g.step()
     return _first_moments(opt_g, opt_d)
 
@@ -88,32 +91,52 @@ def test_plain_kernels_match_the_textbook_step(preset: str) -> None:
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_fast_defaults_match_the_textbook_step(preset: str) -> None:
-    """With the fast defaults (fused Adam) the first step's gradients agree to rounding."""
+    """With the fast defaults (fused Adam, channels_last for conv networks) the first step's
+    gradients agree with the textbook's to rounding.
+
+    The channels-last layout sums in another order; gradients that mostly cancel (the
+    first BatchNorm's, which the next BatchNorm nearly removes) then differ by up to about
+    1e-3 of their norm, as they do between the two layouts' float32 results and float64.
+    """
     batch = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(4))
     ours = _mnistgan_step(preset, batch, 1)
     book = _textbook_step(preset, batch, 1)
+    rtol = 1e-3 if GAN.from_preset(preset).channels_last else 1e-4
     for key, value in book.items():
-        _assert_normwise_close(ours[key], value, key)
+        _assert_normwise_close(ours[key], value, key, rtol=rtol)
 
 
-@pytest.mark.parametrize("preset", ["dcgan", "default"])
-def test_channels_last_gradients_stay_close_to_the_textbook_step(preset: str) -> None:
-    """Opt-in channels_last gives the textbook gradients to 1e-3 (its documented precision)."""
-    batch = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(4))
-    ours = _mnistgan_step(preset, batch, 1, channels_last=True)
-    book = _textbook_step(preset, batch, 1)
-    for key, value in book.items():
-        _assert_normwise_close(ours[key], value, key, rtol=1e-3)
+@pytest.mark.parametrize("preset", ["dcgan", "default", "infogan"])
+def test_neither_layout_strays_from_float64(preset: str) -> None:
+    """Against the same step in float64, both layouts' first-step gradients stay within 1e-2
+    of its norm for every parameter. Which layout is closer depends on the network (the
+    project measured dcgan 2e-6 contiguous vs 4e-3 channels-last, infogan 3e-4 vs 2e-6):
+    the differences are rounding in gradients that mostly cancel, not lost precision."""
+    batch = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(5))
+    reference = _textbook_step(preset, batch, 2, dtype=torch.float64)
+    for layout in (False, True):
+        ours = _mnistgan_step(preset, batch, 2, channels_last=layout, fused=False)
+        for key, value in reference.items():
+            _assert_normwise_close(ours[key], value, f"{key} (channels_last={layout})", rtol=1e-2)
 
 
-def test_channels_last_is_opt_in_and_batches_follow_it() -> None:
-    """channels_last is off by default; when on, weights and batches use that layout."""
-    assert not GAN.from_preset("dcgan").channels_last
-    gan = GAN.from_preset("dcgan", channels_last=True)
+def test_channels_last_is_on_for_built_conv_networks_and_batches_follow_it() -> None:
+    """ "auto" turns channels_last on for conv presets only, never for networks passed in;
+    when on, weights and batches use that layout."""
+    assert GAN.from_preset("dcgan").channels_last
+    assert GAN.from_preset("default").channels_last
+    assert not GAN.from_preset("vanilla").channels_last
+    assert not GAN.from_preset("dcgan", channels_last=False).channels_last
+    config = get_preset("dcgan")
+    custom = GAN(config, discriminator=config.build_discriminator())
+    assert not custom.channels_last
+    gan = GAN.from_preset("dcgan")
     x, _ = gan.prepare_batch(torch.rand(4, 1, 28, 28))
     assert x.is_contiguous(memory_format=torch.channels_last)
     weight = gan.discriminator.block1[0].weight
     assert weight.is_contiguous(memory_format=torch.channels_last)
+    with pytest.raises(ValueError, match="channels_last"):
+        GAN.from_preset("dcgan", channels_last="yes")
 
 
 def test_fast_and_plain_paths_train_to_the_same_place() -> None:

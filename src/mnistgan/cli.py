@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how a conditional D uses labels (default: projection)",
     )
     train.add_argument(
+        "--aux-weight",
+        type=float,
+        default=None,
+        help="weight of the ACGAN classifier losses (default: 1.0)",
+    )
+    train.add_argument(
         "--device",
         default="auto",
         help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps",
@@ -387,6 +393,7 @@ def _train(args: argparse.Namespace) -> None:
         ("ema_decay", args.ema_decay),
         ("num_classes", args.num_classes),
         ("conditioning", args.conditioning),
+        ("aux_weight", args.aux_weight),
     ):
         if value is not None:
             overrides[field] = value
