@@ -62,8 +62,9 @@ class GAN:
             float rounding, not bit for bit; ``False`` selects the plain
             multi-tensor kernel.
         channels_last: Keep convolution weights and image batches in the
-            channels-last memory layout, which oneDNN and cuDNN run faster (on a
-            CPU it moves transposed convolutions onto oneDNN). ``"auto"`` (the
+            channels-last memory layout, which trains the convolutional presets
+            faster on a CPU (it moves transposed convolutions onto oneDNN; see the
+            performance guide for the measurements). ``"auto"`` (the
             default) does so for networks built from the config that hold 2-D
             convolutions, never for networks passed in (their code may
             ``view()`` activations); ``True`` or ``False`` decides for all.
