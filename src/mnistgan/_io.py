@@ -8,7 +8,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "remove_stale_temps"]
+
+
+_TEMP_SUFFIX = ".tmp"
+
+
+def _temp_prefix(name: str) -> str:
+    """Start of the name of :func:`atomic_write`'s temporary file for a file ``name``."""
+    return f".{name}."
+
+
+def remove_stale_temps(directory: str | os.PathLike[str], name_glob: str) -> list[Path]:
+    """Delete the temporary files that interrupted :func:`atomic_write` calls left for files
+    matching ``name_glob`` in ``directory``; return the paths removed.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     _ = (pathlib.Path(tmp) / ".epoch_0001.pt.x1y2.tmp").write_bytes(b"half")
+        ...     [p.name for p in remove_stale_temps(tmp, "epoch_*.pt")]
+        ['.epoch_0001.pt.x1y2.tmp']
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        return []
+    stale = sorted(folder.glob(f"{_temp_prefix(name_glob)}*{_TEMP_SUFFIX}"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def _default_mode() -> int:
@@ -33,7 +61,9 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obje
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=_temp_prefix(path.name), suffix=_TEMP_SUFFIX
+    )
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)

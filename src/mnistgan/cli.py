@@ -456,14 +456,15 @@ def _train(args: argparse.Namespace) -> None:
         print(f"wrote {out / 'progress.gif'}")
 
 
-def _load_for_sampling(path: Path) -> GAN | Sampler:
-    """A GAN from a checkpoint, or a Sampler from a ``.safetensors`` generator file."""
+def _load_for_sampling(path: Path, device: torch.device | None = None) -> GAN | Sampler:
+    """A GAN from a checkpoint, or a Sampler from a ``.safetensors`` generator file, on
+    ``device`` (the CPU by default)."""
     if path.suffix.lower() != ".safetensors":
-        return GAN.load(path, restore_rng=False)
+        return GAN.load(path, restore_rng=False, device=device)
     from .export import load_sampler
 
     try:
-        return load_sampler(path)
+        return load_sampler(path, device=device)
     except ImportError as err:  # safetensors missing: one line naming the extra
         raise MnistganError(str(err)) from err
 
@@ -542,7 +543,7 @@ def _eval(args: argparse.Namespace) -> None:
 
     n = _positive(args.n, "--n")
     device = resolve_device(args.device)
-    gan = _load_for_sampling(args.checkpoint).to(device)
+    gan = _load_for_sampling(args.checkpoint, device)
     real = real_features(root=args.data_root, batch_size=args.batch_size, device=device)
     real_labels = load_tensors("mnist", root=args.data_root, train=False)[1]
     results = evaluate(

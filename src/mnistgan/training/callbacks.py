@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
 
-from .._io import atomic_write, atomic_write_text
+from .._io import atomic_write, atomic_write_text, remove_stale_temps
 from ..checkpoint import latest_checkpoint, list_checkpoints
 from ..errors import ConfigError, TrainingError
 
@@ -182,10 +182,8 @@ class ModelCheckpoint(Callback):
         """Remember the epoch the run ends at, to always save the last one, and remove the
         temporary files of saves that a killed earlier run left unfinished."""
         self._last_epoch = int(logs["target_epoch"])
-        if self.directory.is_dir():
-            for stale in self.directory.glob(".epoch_*.pt.*.tmp"):
-                stale.unlink(missing_ok=True)
-                logger.info("removed %s, left by an interrupted save", stale)
+        for stale in remove_stale_temps(self.directory, "epoch_*.pt"):
+            logger.info("removed %s, left by an interrupted save", stale)
 
     def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
         """Save after the right epochs and prune old files.
