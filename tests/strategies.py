@@ -226,7 +226,11 @@ def builder_kwargs(
     elif family == "conv":
         norm_first = draw(st.booleans())
         d_act = _hidden_act(draw, trainable=trainable, relu_ok=norm == "batch" and norm_first)
-        d.update(norm_first=norm_first, act=d_act)
+        d.update(
+            norm_first=norm_first,
+            act=d_act,
+            dropout=0.0 if trainable else draw(st.sampled_from((0.0, 0.3))),
+        )
         if explicit is None:
             explicit = draw(st.booleans())
         if not explicit:  # derived geometry: depth from the image side

@@ -338,3 +338,18 @@ def test_widths_must_fit_the_depth() -> None:
 def test_dropout_must_be_a_probability(bad: object) -> None:
     """Dropout outside [0, 1) raises ConfigError naming dropout."""
     _raises(mlp_discriminator, "dropout", dropout=bad)
+    _raises(conv_discriminator, "dropout", dropout=bad)
+
+
+def test_conv_discriminator_dropout_is_active_in_training_only() -> None:
+    """dropout adds one Dropout per block: random in train mode, a no-op in eval mode."""
+    torch.manual_seed(0)
+    d = conv_discriminator(widths=(8, 16), dropout=0.5)
+    assert sum(isinstance(m, nn.Dropout) for m in d.modules()) == 2
+    x = torch.rand(4, 1, 28, 28)
+    d.eval()
+    assert torch.equal(d(x), d(x))
+    d.train()
+    assert not torch.equal(d(x), d(x))
+    plain = conv_discriminator(widths=(8, 16))
+    assert not any(isinstance(m, nn.Dropout) for m in plain.modules())

@@ -456,6 +456,7 @@ def conv_discriminator(
     norm: NormLike = "batch",
     norm_first: bool = False,
     act: ActLike = "leaky_relu",
+    dropout: float = 0.0,
     bias: bool | None = None,
     init: Init = "dcgan",
     num_classes: int | None = None,
@@ -481,6 +482,7 @@ def conv_discriminator(
             layer, the head included).
         norm_first: Normalise the first convolution too (DCGAN does not).
         act: Activation after each convolution.
+        dropout: Dropout probability after each convolution block.
         bias: Biases for every layer; by default only where no norm layer follows.
         init: ``"dcgan"`` (N(0, 0.02), the default) or ``"default"`` (PyTorch's).
 
@@ -505,6 +507,7 @@ def conv_discriminator(
     shape = _image_shape(image_shape)
     side = _square_side(shape, "conv_discriminator")
     base_width = _positive_int(base_width, "base_width")
+    p_drop = _probability(dropout, "dropout")
     hidden = None if widths is None else _widths(widths, "widths")
     geometry = _explicit_geometry(kernels, strides, paddings, 0 if hidden is None else len(hidden))
     if geometry is None:
@@ -530,7 +533,7 @@ def conv_discriminator(
     channels = [shape[0], *hidden]
     net: OrderedDict[str, nn.Module] = OrderedDict()
     for i, (k, s, p) in enumerate(geometry):
-        net[f"block{i}"] = conv_block(
+        block = conv_block(
             channels[i],
             channels[i + 1],
             k,
@@ -540,6 +543,9 @@ def conv_discriminator(
             act=act,
             bias=bias,
         )
+        if p_drop > 0:
+            block.append(nn.Dropout(p_drop))
+        net[f"block{i}"] = block
     net["flatten"] = nn.Flatten()  # (N, C', s, s) -> (N, C'*s*s)
     head = nn.Linear(channels[-1] * out * out, 1, bias=True if bias is None else bias)
     net["head"] = nn.utils.parametrizations.spectral_norm(head) if spectral else head
