@@ -118,15 +118,10 @@ def main() -> None:
     )
     real = real_features(device=device)
     real_labels = load_tensors("mnist", train=False)[1]  # for per-digit FD of conditional GANs
-    overrides: dict[str, Any] = {}
-    if args.num_classes is not None:
-        overrides["num_classes"] = args.num_classes
-    if args.conditioning is not None:
-        overrides["conditioning"] = args.conditioning
-    if args.aux_weight is not None:
-        overrides["aux_weight"] = args.aux_weight
-    if args.batch_size is not None:
-        overrides["batch_size"] = args.batch_size
+    fields = ("num_classes", "conditioning", "aux_weight", "batch_size")
+    overrides: dict[str, Any] = {
+        field: getattr(args, field) for field in fields if getattr(args, field) is not None
+    }
     if overrides:
         print(f"config overrides for every model: {overrides}")
     columns: dict[str, dict[str, float]] = {}
