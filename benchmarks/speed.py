@@ -8,8 +8,10 @@ The script prints images/s of each, the ratio (median and range) and the
 achieved GFLOP/s against a matrix-multiply peak measured in the same run.
 
 Run ``python benchmarks/speed.py`` (a few minutes) or ``--quick`` (under a minute)
-with ``MNISTGAN_DATA_ROOT`` pointing at the data. Absolute numbers depend on the
-machine and its load; the ratios are what to compare.
+with ``MNISTGAN_DATA_ROOT`` pointing at the data. ``--device cuda`` runs both loops
+on the GPU: the textbook loop moves each batch there, as tutorials do, and ``fit``
+keeps the images on the GPU. Absolute numbers depend on the machine and its load;
+the ratios are what to compare.
 """
 
 from __future__ import annotations
@@ -31,19 +33,30 @@ from mnistgan import GAN, get_preset, list_presets
 from mnistgan.data import data_root, make_loader
 
 
-def matmul_peak_gflops(size: int = 1024, seconds: float = 1.0) -> float:
-    """Float32 matrix-multiply throughput of this machine, GFLOP/s."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so that a timer reads the work, not its launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak_gflops(device: torch.device, seconds: float = 1.0) -> float:
+    """Float32 matrix-multiply throughput of ``device``, GFLOP/s."""
+    size = 1024 if device.type == "cpu" else 8192
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     for _ in range(3):
         a @ b
+    synchronize(device)
     runs, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         a @ b
         runs += 1
+        synchronize(device)
     return 2 * size**3 * runs / (time.perf_counter() - start) / 1e9
 
 
-def textbook_trainer(preset: str, steps: int) -> tuple[Callable[[], float], int]:
+def textbook_trainer(
+    preset: str, steps: int, device: torch.device
+) -> tuple[Callable[[], float], int]:
     """The plain loop of the tutorials; returns (run -> seconds, batch size)."""
     config = get_preset(preset, ema_decay=None)
     side = config.image_shape[1]
@@ -53,7 +66,7 @@ def textbook_trainer(preset: str, steps: int) -> tuple[Callable[[], float], int]
         tfs.append(transforms.Normalize((0.5,), (0.5,)))
     dataset = datasets.MNIST(data_root(), train=True, transform=transforms.Compose(tfs))
     loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True)
-    G, D = config.build_generator(), config.build_discriminator()
+    G, D = config.build_generator().to(device), config.build_discriminator().to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=config.betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=config.betas)
     bce = nn.BCEWithLogitsLoss()
@@ -61,9 +74,10 @@ def textbook_trainer(preset: str, steps: int) -> tuple[Callable[[], float], int]
     def run() -> float:
         start = time.perf_counter()
         for x, _ in itertools.islice(loader, steps):
+            x = x.to(device)
             n = x.size(0)
-            ones, zeros = torch.ones(n), torch.zeros(n)
-            fake = G(torch.randn(n, config.latent_dim))
+            ones, zeros = torch.ones(n, device=device), torch.zeros(n, device=device)
+            fake = G(torch.randn(n, config.latent_dim, device=device))
             opt_d.zero_grad()
             loss_d = bce(D(x), ones) + bce(D(fake.detach()), zeros)
             loss_d.backward()
@@ -72,12 +86,15 @@ def textbook_trainer(preset: str, steps: int) -> tuple[Callable[[], float], int]
             loss_g = bce(D(fake), ones)
             loss_g.backward()
             opt_g.step()
+        synchronize(device)
         return time.perf_counter() - start
 
     return run, config.batch_size
 
 
-def mnistgan_trainer(preset: str, steps: int) -> tuple[Callable[[], float], int]:
+def mnistgan_trainer(
+    preset: str, steps: int, device: torch.device
+) -> tuple[Callable[[], float], int]:
     """The same networks and settings through ``GAN.fit``."""
     config = get_preset(preset, ema_decay=None)
     side = config.image_shape[1]
@@ -86,12 +103,14 @@ def mnistgan_trainer(preset: str, steps: int) -> tuple[Callable[[], float], int]
         batch_size=config.batch_size,
         image_size=None if side == 28 else side,
         limit=steps * config.batch_size,
+        device=device,
     )
     gan = GAN(config)
 
     def run() -> float:
         start = time.perf_counter()
-        gan.fit(loader, epochs=1, progress=False, device="cpu")
+        gan.fit(loader, epochs=1, progress=False, device=device)
+        synchronize(device)
         return time.perf_counter() - start
 
     return run, config.batch_size
@@ -116,15 +135,18 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=None, choices=list_presets())
     parser.add_argument("--steps", type=int, default=None, help="batches per measurement")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--device", default="cpu", help='"cpu" (default) or "cuda"')
     args = parser.parse_args()
+    device = torch.device(args.device)
     presets = args.presets or ["vanilla", "mlp", "dcgan", "infogan", "dcgan64"]
     steps = args.steps or (4 if args.quick else 40)
     repeats = args.repeats or (2 if args.quick else 5)
     torch.manual_seed(0)
-    peak = matmul_peak_gflops(seconds=0.5 if args.quick else 2.0)
+    peak = matmul_peak_gflops(device, seconds=0.5 if args.quick else 2.0)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average "
-        f"{os.getloadavg()[0]:.2f}; matmul peak {peak:.1f} GFLOP/s"
+        f"torch {torch.__version__}, {where}, {torch.get_num_threads()} threads, load "
+        f"average {os.getloadavg()[0]:.2f}; float32 matmul peak {peak:.1f} GFLOP/s"
     )
     header = (
         f"{'preset':<9}{'batch':>6}{'textbook img/s':>16}{'mnistgan img/s':>16}"
@@ -132,8 +154,8 @@ def main() -> None:
     )
     print(header)
     for preset in presets:
-        book, batch = textbook_trainer(preset, steps)
-        ours, _ = mnistgan_trainer(preset, steps)
+        book, batch = textbook_trainer(preset, steps, device)
+        ours, _ = mnistgan_trainer(preset, steps, device)
         book(), ours()  # warm-up: first-call allocations and lazy imports
         book_rates, our_rates = [], []
         for _ in range(repeats):
