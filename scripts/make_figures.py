@@ -56,8 +56,7 @@ def _parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--ema-decay",
         type=float,
         default=None,
-        help="EMA decay of the sampling generator (default: the preset's 0.999, which needs "
-        "a few thousand steps; use 0.99 for short runs)",
+        help="EMA decay of the sampling generator (default: the preset's 0.999)",
     )
     parser.add_argument(
         "--quick",

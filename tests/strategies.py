@@ -224,10 +224,12 @@ def builder_kwargs(
             dropout=0.0 if trainable else draw(st.sampled_from((0.0, 0.3))),
         )
     elif family == "conv":
-        norm_first = draw(st.booleans())
-        d_act = _hidden_act(draw, trainable=trainable, relu_ok=norm == "batch" and norm_first)
+        norm_first, norm_last = draw(st.booleans()), draw(st.booleans())
+        all_normed = norm == "batch" and norm_first and norm_last
+        d_act = _hidden_act(draw, trainable=trainable, relu_ok=all_normed)
         d.update(
             norm_first=norm_first,
+            norm_last=norm_last,
             act=d_act,
             dropout=0.0 if trainable else draw(st.sampled_from((0.0, 0.3))),
         )

@@ -353,3 +353,42 @@ def test_conv_discriminator_dropout_is_active_in_training_only() -> None:
     assert not torch.equal(d(x), d(x))
     plain = conv_discriminator(widths=(8, 16))
     assert not any(isinstance(m, nn.Dropout) for m in plain.modules())
+
+
+@pytest.mark.parametrize(
+    ("norm_first", "norm_last", "normed"),
+    [
+        (False, True, [False, True, True]),
+        (False, False, [False, True, False]),
+        (True, False, [True, True, False]),
+        (True, True, [True, True, True]),
+    ],
+)
+def test_conv_discriminator_norm_first_and_last_choose_the_normalised_blocks(
+    norm_first: bool, norm_last: bool, normed: list[bool]
+) -> None:
+    """Each block has batch norm exactly where asked; a block without it has a conv bias."""
+    d = conv_discriminator(
+        image_shape=(1, 32, 32), widths=(8, 16, 32), norm_first=norm_first, norm_last=norm_last
+    )
+    for i, want in enumerate(normed):
+        block = getattr(d, f"block{i}")
+        conv = block[0]
+        assert isinstance(conv, nn.Conv2d)
+        assert any(isinstance(m, nn.BatchNorm2d) for m in block) == want, i
+        assert (conv.bias is None) == want, i
+
+
+def test_conv_discriminator_single_block_needs_both_flags_for_norm() -> None:
+    """With one convolution, it is both first and last: normalised only if both say so."""
+    for first, last in [(True, True), (True, False), (False, True)]:
+        d = conv_discriminator(
+            widths=(8,),
+            kernels=(4,),
+            strides=(2,),
+            paddings=(1,),
+            norm_first=first,
+            norm_last=last,
+        )
+        has_bn = any(isinstance(m, nn.BatchNorm2d) for m in d.modules())
+        assert has_bn == (first and last)

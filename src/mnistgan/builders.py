@@ -455,6 +455,7 @@ def conv_discriminator(
     paddings: Sequence[int] | None = None,
     norm: NormLike = "batch",
     norm_first: bool = False,
+    norm_last: bool = True,
     act: ActLike = "leaky_relu",
     dropout: float = 0.0,
     bias: bool | None = None,
@@ -481,6 +482,11 @@ def conv_discriminator(
         norm: Normalisation after each convolution (``"spectral"`` covers every
             layer, the head included).
         norm_first: Normalise the first convolution too (DCGAN does not).
+        norm_last: Normalise the last convolution. Batch norm on a small last map
+            (1x1 standardises each feature over the batch alone) lets a batch of noise
+            look like a batch of digits; ``False`` gives that convolution a bias instead.
+            A single convolution is normalised only if ``norm_first`` and
+            ``norm_last`` are both true.
         act: Activation after each convolution.
         dropout: Dropout probability after each convolution block.
         bias: Biases for every layer; by default only where no norm layer follows.
@@ -531,15 +537,17 @@ def conv_discriminator(
             )
     spectral = norm == "spectral"
     channels = [shape[0], *hidden]
+    last = len(geometry) - 1
     net: OrderedDict[str, nn.Module] = OrderedDict()
     for i, (k, s, p) in enumerate(geometry):
+        normed = (i > 0 or norm_first) and (i < last or norm_last)
         block = conv_block(
             channels[i],
             channels[i + 1],
             k,
             s,
             p,
-            norm=norm if (i > 0 or norm_first or spectral) else "none",
+            norm=norm if (normed or spectral) else "none",
             act=act,
             bias=bias,
         )
