@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from torch import nn
+from torch.nn.utils import spectral_norm
 
-from mnistgan import GAN, get_preset
+from mnistgan import GAN, ConfigError, NetworkSpec, get_preset
+from mnistgan.gan import _per_sample
+from strategies import FAMILIES, GanCase, builder_kwargs, seeds
 
 PRESETS = ["vanilla", "dcgan", "default"]
 
@@ -80,9 +85,10 @@ def _assert_normwise_close(
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_plain_kernels_match_the_textbook_step(preset: str) -> None:
-    """With fused Adam and channels_last off, the first step's gradients equal the textbook's."""
+    """With fused Adam, channels_last and the joint D pass off, the first step's gradients
+    equal the textbook's."""
     batch = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(3))
-    ours = _mnistgan_step(preset, batch, 0, fused=False, channels_last=False)
+    ours = _mnistgan_step(preset, batch, 0, fused=False, channels_last=False, joint_d_pass=False)
     book = _textbook_step(preset, batch, 0)
     assert ours.keys() == book.keys()
     for key, value in book.items():
@@ -91,8 +97,9 @@ def test_plain_kernels_match_the_textbook_step(preset: str) -> None:
 
 @pytest.mark.parametrize("preset", PRESETS)
 def test_fast_defaults_match_the_textbook_step(preset: str) -> None:
-    """With the fast defaults (fused Adam, channels_last for conv networks) the first step's
-    gradients agree with the textbook's to rounding.
+    """With the fast defaults (fused Adam, channels_last for conv networks, one D pass over
+    real and fake for per-sample discriminators) the first step's gradients agree with the
+    textbook's to rounding.
 
     The channels-last layout sums in another order; gradients that mostly cancel (the
     first BatchNorm's, which the next BatchNorm nearly removes) then differ by up to about
@@ -151,3 +158,127 @@ def test_fast_and_plain_paths_train_to_the_same_place() -> None:
         history = gan.fit(batches, epochs=1, progress=False, device="cpu")
         losses.append(torch.tensor([[r["loss_d"], r["loss_g"]] for r in history.steps]))
     torch.testing.assert_close(losses[0], losses[1], rtol=1e-3, atol=1e-4)
+
+
+def _d_batch_sizes(gan: GAN, batch: object) -> list[int]:
+    """The batch size of every call to ``gan``'s discriminator during one train_step."""
+    sizes: list[int] = []
+    handle = gan.discriminator.register_forward_pre_hook(
+        lambda _module, args: sizes.append(args[0].size(0))
+    )
+    try:
+        gan.train_step(batch)
+    finally:
+        handle.remove()
+    return sizes
+
+
+@pytest.mark.parametrize(
+    ("preset", "overrides"),
+    [
+        ("mlp", {}),
+        ("vanilla", {}),
+        ("infogan", {}),
+        ("mlp", {"num_classes": 10}),
+        ("mlp", {"num_classes": 10, "conditioning": "acgan"}),
+        ("vanilla", {"loss": "wgan-gp"}),
+    ],
+)
+def test_joint_d_pass_matches_two_passes(preset: str, overrides: dict[str, object]) -> None:
+    """One D pass over real and fake stacked gives the first step's gradients of two
+    passes, to rounding, for every per-sample preset, conditioned or not, with any loss;
+    the discriminator then runs once on 2N images in the D step."""
+    x = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(6))
+    labels = torch.randint(10, (32,), generator=torch.Generator().manual_seed(7))
+    batch = (x, labels) if "num_classes" in overrides else x
+    moments, sizes = [], []
+    for joint in (True, False):
+        torch.manual_seed(0)
+        gan = GAN(get_preset(preset, ema_decay=None, **overrides), joint_d_pass=joint)
+        torch.manual_seed(1)
+        sizes.append(_d_batch_sizes(gan, batch))
+        moments.append(_first_moments(gan.opt_g, gan.opt_d))
+    assert sizes[0][0] == 64 and sizes[1][:2] == [32, 32]
+    for key, value in moments[1].items():
+        _assert_normwise_close(moments[0][key], value, key, rtol=1e-5)
+
+
+def test_joint_d_pass_auto_picks_per_sample_discriminators_only() -> None:
+    """ "auto" stacks the batches for D made only of per-sample layers; BatchNorm, dropout,
+    spectral norm (either kind), hooks and unknown module types keep two passes."""
+    assert GAN.from_preset("mlp").joint_d_pass
+    assert GAN.from_preset("infogan").joint_d_pass
+    assert GAN.from_preset("mlp", num_classes=10).joint_d_pass
+    assert not GAN.from_preset("dcgan").joint_d_pass
+    assert not GAN.from_preset("default").joint_d_pass
+    assert not GAN.from_preset("mlp", joint_d_pass=False).joint_d_pass
+    mlp = get_preset("mlp")
+    d = mlp.discriminator
+    for kwargs in ({"dropout": 0.3}, {"norm": "spectral"}, {"norm": "batch"}):
+        config = mlp.replace(discriminator=NetworkSpec(d.builder, {**d.kwargs, **kwargs}))
+        assert not GAN(config).joint_d_pass, kwargs
+    hooked = mlp.build_discriminator()
+    spectral_norm(hooked.block0[0])  # the old, hook-based spectral norm
+    assert not GAN(mlp, discriminator=hooked).joint_d_pass
+
+    class Custom(nn.Sequential):
+        pass
+
+    assert not GAN(mlp, discriminator=Custom(*mlp.build_discriminator())).joint_d_pass
+    assert GAN(
+        mlp, discriminator=Custom(*mlp.build_discriminator()), joint_d_pass=True
+    ).joint_d_pass
+
+
+def test_joint_d_pass_refuses_batchnorm_and_bad_values() -> None:
+    """``True`` with a BatchNorm discriminator, or anything but True/False/"auto", is a
+    ConfigError that names the argument."""
+    with pytest.raises(ConfigError, match=r"joint_d_pass=True.*BatchNorm"):
+        GAN.from_preset("dcgan", joint_d_pass=True)
+    with pytest.raises(ConfigError, match="joint_d_pass must be"):
+        GAN.from_preset("mlp", joint_d_pass="yes")
+
+
+def test_r1_keeps_two_discriminator_passes() -> None:
+    """With an R1 penalty the D step scores real and fake apart even when joint_d_pass is
+    on, so the step is the same either way, bit for bit."""
+    x = torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(8))
+    moments = []
+    for joint in (True, False):
+        torch.manual_seed(0)
+        gan = GAN.from_preset("mlp", ema_decay=None, r1_gamma=1.0, joint_d_pass=joint)
+        torch.manual_seed(1)
+        assert _d_batch_sizes(gan, x) == [16, 16, 16]
+        moments.append(_first_moments(gan.opt_g, gan.opt_d))
+    for key, value in moments[1].items():
+        assert torch.equal(moments[0][key], value), key
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@given(data=st.data())
+def test_per_sample_discriminators_score_a_stack_as_its_halves(
+    family: str, data: st.DataObject
+) -> None:
+    """Whenever a drawn discriminator counts as per-sample, its logits and every gradient
+    for a stacked pair of batches equal those of two passes (float64); when it does not,
+    it holds a layer that couples or randomises samples."""
+    case: GanCase = data.draw(builder_kwargs(family))
+    torch.manual_seed(data.draw(seeds))
+    d = case.build_discriminator().double().train()
+    if not _per_sample(d):
+        kinds = (nn.modules.batchnorm._BatchNorm, nn.Dropout)
+        coupled = [
+            m for m in d.modules() if isinstance(m, kinds) or hasattr(m, "parametrizations")
+        ]
+        assert coupled, d
+        return
+    real, fake = case.real_batch().double(), case.real_batch().double()
+    joint = d(torch.cat((real, fake)))
+    joint.square().sum().backward()
+    joint_grads = [p.grad.clone() for p in d.parameters()]
+    d.zero_grad(set_to_none=True)
+    apart = torch.cat((d(real), d(fake)))
+    apart.square().sum().backward()
+    torch.testing.assert_close(joint, apart)
+    for p, g in zip(d.parameters(), joint_grads, strict=True):
+        torch.testing.assert_close(g, p.grad)

@@ -1008,7 +1008,7 @@ def test_fuzzed_generate_arguments(
 
 
 _FIELDS = [f.name for f in dataclasses.fields(GANConfig)]
-_RUNTIME = ["precision", "compile", "fused", "channels_last"]
+_RUNTIME = ["precision", "compile", "fused", "channels_last", "joint_d_pass"]
 _VALUES = st.one_of(  # no huge ints: GAN(latent_dim=2**60) runs out of memory, as it should
     _NOT_INT,
     st.integers(-3, 40),

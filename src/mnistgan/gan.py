@@ -16,7 +16,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from . import __version__
 from .checkpoint import load_checkpoint, save_checkpoint
-from .conditioning import check_labels
+from .conditioning import ConditionalDiscriminator, check_labels
 from .device import Precision, autocast, get_rng_state, grad_scaler, resolve_device, set_rng_state
 from .errors import BatchTypeError, CheckpointError, ConfigError, DataError
 from .losses import GANLoss, get_loss, gradient_penalty, r1_penalty
@@ -69,6 +69,17 @@ class GAN:
             convolutions, never for networks passed in (their code may
             ``view()`` activations); ``True`` or ``False`` decides for all.
             The layout changes float rounding, not the maths.
+        joint_d_pass: Score the real and the fake batch in one pass of the
+            discriminator over both, stacked, instead of one pass each: one
+            larger matrix product per layer instead of two and a sum of their
+            weight gradients (about a third faster on the ``mlp`` preset on a
+            CPU). The maths is the same only when ``D`` treats every sample on its
+            own, so ``"auto"`` (the default) does so only when every layer of
+            ``D`` is one known to (linear, convolution, pooling, activation,
+            layer or group norm, embedding; no BatchNorm, dropout, spectral norm
+            or hooks). ``True`` always does (a ``D`` with BatchNorm is refused),
+            ``False`` never. An R1 penalty always takes two passes. Rounding
+            differs between the two ways, not the maths.
         **overrides: :class:`~mnistgan.presets.GANConfig` fields, e.g.
             ``lr_g=1e-3`` or ``loss="hinge"``.
 
@@ -91,6 +102,7 @@ class GAN:
         compile: bool = False,
         fused: bool = True,
         channels_last: bool | Literal["auto"] = "auto",
+        joint_d_pass: bool | Literal["auto"] = "auto",
         **overrides: Any,
     ) -> None:
         config = config if config is not None else get_preset("default")
@@ -122,6 +134,7 @@ class GAN:
         if self.channels_last:
             self.generator.to(memory_format=torch.channels_last)
             self.discriminator.to(memory_format=torch.channels_last)
+        self.joint_d_pass = _joint_d_pass(joint_d_pass, self.discriminator)
         self.ema: AveragedModel | None = None
         if self.config.ema_decay is not None:
             self.ema = AveragedModel(
@@ -164,7 +177,7 @@ class GAN:
             >>> GAN.from_preset("mlp").config.preset
             'mlp'
         """
-        runtime_keys = ("precision", "compile", "fused", "channels_last")
+        runtime_keys = ("precision", "compile", "fused", "channels_last", "joint_d_pass")
         runtime = {k: overrides.pop(k) for k in runtime_keys if k in overrides}
         if not isinstance(name, str):
             raise ConfigError(f"name must be a preset name (str), got {type(name).__name__}")
@@ -346,6 +359,24 @@ class GAN:
             return out[0], out[1]
         return out, None
 
+    def _d_real_fake(
+        self, real: Tensor, y_real: Tensor | None, fake: Tensor, y_fake: Tensor | None
+    ) -> tuple[tuple[Tensor, Tensor | None], tuple[Tensor, Tensor | None]]:
+        """D's outputs for the real and the fake batch, in one pass over both
+        (:attr:`joint_d_pass`) or one pass each.
+
+        R1 differentiates the real logits with respect to the real batch alone, which
+        would carry the fake half of a joint pass through its double backward.
+        """
+        if not self.joint_d_pass or self.config.r1_gamma > 0:
+            return self._d(real, y_real), self._d(fake, y_fake)
+        y = None if y_real is None or y_fake is None else torch.cat((y_real, y_fake))
+        logits, classes = self._d(torch.cat((real, fake)), y)
+        n = real.size(0)
+        if classes is None:
+            return (logits[:n], None), (logits[n:], None)
+        return (logits[:n], classes[:n]), (logits[n:], classes[n:])
+
     def _aux(self, class_logits: Tensor | None, y: Tensor | None) -> Tensor | float:
         """The auxiliary classifier's loss (ACGAN), 0 for other discriminators."""
         if class_logits is None or y is None:
@@ -386,8 +417,9 @@ class GAN:
                 # not end up requiring grad (or holding a .grad) after fit().
                 real = real.detach().requires_grad_(True)
             with amp:
-                real_logits, real_classes = self._d(real, y_real)
-                fake_logits, fake_classes = self._d(fake.detach(), y_fake)
+                (real_logits, real_classes), (fake_logits, fake_classes) = self._d_real_fake(
+                    real, y_real, fake.detach(), y_fake
+                )
                 loss_d = loss.d_loss(real_logits.float(), fake_logits.float())
             loss_d = loss_d + self._aux(real_classes, y_real) + self._aux(fake_classes, y_fake)
             if loss.gradient_penalty:
@@ -961,6 +993,45 @@ def _has_conv2d(*nets: nn.Module) -> bool:
     """Whether any of ``nets`` holds a 2-D (transposed) convolution."""
     kinds = (nn.Conv2d, nn.ConvTranspose2d)
     return any(isinstance(m, kinds) for net in nets for m in net.modules())
+
+
+# Layers whose training-mode output for a sample depends on that sample alone, with no
+# random draws and no state that changes per call: a joint D pass computes what two do.
+_PER_SAMPLE_LAYERS: tuple[type[nn.Module], ...] = (
+    nn.Sequential, nn.ModuleList, nn.ModuleDict, nn.Identity, nn.Flatten, nn.Unflatten,
+    nn.Linear, nn.Bilinear, nn.Conv1d, nn.Conv2d, nn.Conv3d,
+    nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
+    nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d,
+    nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.ZeroPad2d,
+    nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Mish, nn.Softplus,
+    nn.Tanh, nn.Sigmoid, nn.Hardtanh, nn.PReLU,
+    nn.LayerNorm, nn.GroupNorm, nn.Embedding, ConditionalDiscriminator,
+)  # fmt: skip
+
+
+def _per_sample(net: nn.Module) -> bool:
+    """Whether every module of ``net`` is exactly one of :data:`_PER_SAMPLE_LAYERS`,
+    with no hooks (the old ``spectral_norm`` is a hook that steps a power iteration)."""
+    return all(
+        type(m) in _PER_SAMPLE_LAYERS and not (m._forward_hooks or m._forward_pre_hooks)
+        for m in net.modules()
+    )
+
+
+def _joint_d_pass(choice: object, discriminator: nn.Module) -> bool:
+    """Resolve ``GAN(joint_d_pass=...)`` for ``discriminator``."""
+    if choice == "auto":
+        return _per_sample(discriminator)
+    if not isinstance(choice, bool):
+        raise ConfigError(f'joint_d_pass must be True, False or "auto", got {choice!r}')
+    if choice and any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules()
+    ):
+        raise ConfigError(
+            "joint_d_pass=True needs a discriminator without BatchNorm, which would "
+            'normalise real and fake images together; use joint_d_pass="auto" or False'
+        )
+    return choice
 
 
 def _iterable(value: object) -> bool:
