@@ -14,6 +14,8 @@ Run from the project root::
     MNISTGAN_DATA_ROOT=../shared/data python benchmarks/quality.py --models default dcgan
     MNISTGAN_DATA_ROOT=../shared/data python benchmarks/quality.py --models default \
         --num-classes 10 --conditioning acgan --aux-weight 5 --batch-size 64
+    MNISTGAN_DATA_ROOT=../shared/data python benchmarks/quality.py --models default \
+        --precision bf16
 
 ``--quick`` trains each model for 20 s and evaluates 2,000 samples with 10 KID subsets: a
 smoke run, whose numbers are not comparable with the 10k-sample floor of the docs.
@@ -88,6 +90,9 @@ def main() -> None:
     parser.add_argument("--kid-subsets", type=int, default=None, help="default 100; quick 10")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
+    parser.add_argument(
+        "--precision", default="32", choices=("32", "bf16", "16"), help="training precision"
+    )
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the results")
     parser.add_argument(
@@ -114,7 +119,7 @@ def main() -> None:
         f"{kid_subsets} KID subsets, seed {args.seed}, device {device}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"{platform.processor() or platform.machine()}, "
-        f"load average {os.getloadavg()[0]:.1f}"
+        f"load average {os.getloadavg()[0]:.1f}, training precision {args.precision}"
     )
     real = real_features(device=device)
     real_labels = load_tensors("mnist", train=False)[1]  # for per-digit FD of conditional GANs
@@ -126,7 +131,9 @@ def main() -> None:
         print(f"config overrides for every model: {overrides}")
     columns: dict[str, dict[str, float]] = {}
     for name in models:
-        run = train_for(name, seconds, seed=args.seed, device=device, **overrides)
+        run = train_for(
+            name, seconds, seed=args.seed, device=device, precision=args.precision, **overrides
+        )
         start = time.perf_counter()
         result = evaluate(
             run["gan"],
