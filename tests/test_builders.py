@@ -127,6 +127,34 @@ def test_every_parameter_gets_a_gradient(family: str, data: st.DataObject) -> No
 
 @pytest.mark.parametrize("family", FAMILIES)
 @given(data=st.data())
+def test_in_place_activations_change_nothing(family: str, data: st.DataObject) -> None:
+    """Blocks run ReLU and LeakyReLU in place; the same networks with out-of-place
+    activations give bit-identical outputs and gradients for a D step and a G step."""
+    case: GanCase = data.draw(builder_kwargs(family))
+    seed = data.draw(seeds)
+    results = []
+    for inplace in (True, False):
+        torch.manual_seed(seed)
+        g, d = case.build_generator().train(), case.build_discriminator().train()
+        acts = [
+            m for net in (g, d) for m in net.modules() if isinstance(m, nn.ReLU | nn.LeakyReLU)
+        ]
+        assert all(m.inplace for m in acts)
+        for m in acts:
+            m.inplace = inplace
+        fake = g(case.latents())
+        real = case.real_batch()
+        (F.softplus(-d(real)).mean() + F.softplus(d(fake.detach())).mean()).backward()
+        F.softplus(-d(fake)).mean().backward()
+        grads = [p.grad for net in (g, d) for p in net.parameters()]
+        results.append((fake.detach(), grads))
+    assert torch.equal(results[0][0], results[1][0])
+    for first, second in zip(results[0][1], results[1][1], strict=True):
+        assert (first is None and second is None) or torch.equal(first, second)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@given(data=st.data())
 def test_same_seed_same_networks(family: str, data: st.DataObject) -> None:
     """torch.manual_seed(s) then building twice gives identical state_dicts."""
     case: GanCase = data.draw(builder_kwargs(family))

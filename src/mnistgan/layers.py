@@ -169,7 +169,13 @@ def _finish_block(
 ) -> nn.Sequential:
     if resolve_norm(norm, "norm") == "spectral":
         layer = spectral_norm(layer)
-    modules = [layer, get_norm_layer(norm, num_features, dims=dims), get_act_layer(act)]
+    activation = get_act_layer(act)
+    if isinstance(activation, (nn.ReLU, nn.LeakyReLU)):
+        # In place: its input is this block's own intermediate, which nothing else reads
+        # (no layer here needs its output for backward), and both compute their gradient
+        # from their output. Same values, one activation-sized buffer less per block.
+        activation.inplace = True
+    modules = [layer, get_norm_layer(norm, num_features, dims=dims), activation]
     return nn.Sequential(*(m for m in modules if not isinstance(m, nn.Identity)))
 
 
@@ -187,7 +193,8 @@ def linear_block(
         in_features: Input features.
         out_features: Output features.
         norm: Normalisation after the linear layer (see :func:`get_norm_layer`).
-        act: Activation at the end (see :func:`get_act_layer`).
+        act: Activation at the end (see :func:`get_act_layer`); ReLU and
+            LeakyReLU run in place, on the block's own intermediate.
         bias: Whether the linear layer has a bias; by default only when no norm
             layer with its own shift follows.
 
@@ -228,7 +235,8 @@ def conv_block(
         transposed: ``ConvTranspose2d`` (upsampling) instead of ``Conv2d``.
         norm: Normalisation after the convolution (see :func:`get_norm_layer`);
             ``"spectral"`` wraps the convolution's weight instead.
-        act: Activation at the end (see :func:`get_act_layer`).
+        act: Activation at the end (see :func:`get_act_layer`); ReLU and
+            LeakyReLU run in place, on the block's own intermediate.
         bias: Whether the convolution has a bias; by default only when no norm
             layer with its own shift follows.
 
