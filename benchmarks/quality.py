@@ -29,13 +29,13 @@ import json
 import os
 import platform
 import time
-from typing import Any
+from typing import Any, get_args
 
 import torch
 
 from mnistgan import GAN, Callback, list_presets
 from mnistgan.data import load_tensors, make_loader
-from mnistgan.device import resolve_device, seed_everything
+from mnistgan.device import Precision, resolve_device, seed_everything
 from mnistgan.metrics import evaluate, format_table, real_features
 from mnistgan.metrics.floor import measure_floor
 
@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument(
-        "--precision", default="32", choices=("32", "bf16", "16"), help="training precision"
+        "--precision", default="32", choices=get_args(Precision), help="training precision"
     )
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the results")

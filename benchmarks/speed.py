@@ -23,6 +23,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from typing import get_args
 
 import torch
 from torch import nn
@@ -32,6 +33,7 @@ from torchvision import datasets, transforms
 
 from mnistgan import GAN, get_preset, list_presets
 from mnistgan.data import data_root, make_loader
+from mnistgan.device import Precision
 
 
 def synchronize(device: torch.device) -> None:
@@ -94,7 +96,7 @@ def textbook_trainer(
 
 
 def mnistgan_trainer(
-    preset: str, steps: int, device: torch.device, precision: str = "32"
+    preset: str, steps: int, device: torch.device, precision: Precision = "32"
 ) -> tuple[Callable[[], float], int]:
     """The same networks and settings through ``GAN.fit``, at ``precision``."""
     config = get_preset(preset, ema_decay=None)
@@ -140,7 +142,7 @@ def main() -> None:
     parser.add_argument(
         "--precision",
         default="32",
-        choices=("32", "bf16", "16"),
+        choices=get_args(Precision),
         help="mnistgan's precision (the textbook loop stays float32)",
     )
     args = parser.parse_args()
