@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from . import __version__
-from .data import DATASETS, load_tensors, make_loader
+from .data import DATASETS, make_loader
 from .device import resolve_device, seed_everything
 from .errors import MnistganError
 from .gan import GAN
@@ -332,23 +332,67 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser(
         "eval",
-        help="quality metrics of a checkpoint",
+        help="score digits from any GAN: arrays, image folders, generators, checkpoints",
         description=(
-            "Generate N images from a checkpoint or a .safetensors generator file and "
-            "compare them with the 10k MNIST test images in the features of mnistgan's "
-            "shipped MNIST classifier: Fréchet distance, KID, precision/recall, "
-            "density/coverage, classifier score, modes and class shares, next to the "
-            "real-data floor."
+            "Score MNIST-style samples in the features of mnistgan's shipped MNIST "
+            "classifier against the 10k MNIST test images (their statistics ship with "
+            "mnistgan: no dataset needed): Fréchet distance, KID, precision/recall, "
+            "density/coverage, classifier score, modes, class shares and per-digit "
+            "distances, next to the real-data floor. INPUT: .npy/.npz/.pt arrays "
+            "(N,28,28), (N,1,28,28), (N,28,28,1) or (N,784), uint8 or float in [0,1] or "
+            "[-1,1]; a folder of PNG/JPEG images; an ImageFolder tree (sub-folders 0-9, "
+            "the labels); a torch.export generator (.pt2); a TorchScript generator "
+            "(--trust-code); a mnistgan checkpoint or .safetensors generator file. "
+            "Several inputs print one comparison table."
         ),
     )
-    evaluate.add_argument("checkpoint", type=Path, help="a checkpoint, or a .safetensors file")
-    evaluate.add_argument("--n", type=int, default=10000, help="images (default: %(default)s)")
+    evaluate.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="what to score")
+    evaluate.add_argument(
+        "--n", type=int, default=10000, help="images drawn from generators (default: %(default)s)"
+    )
     evaluate.add_argument("--seed", type=int, default=0, help="latents and KID subsets")
     evaluate.add_argument("--kid-subsets", type=int, default=100, metavar="K", help="KID subsets")
     evaluate.add_argument("--batch-size", type=int, default=500, help="default: %(default)s")
     evaluate.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    evaluate.add_argument("--data-root", default=None, help="MNIST folder")
-    evaluate.add_argument("--json", action="store_true", help="print JSON, not a table")
+    evaluate.add_argument(
+        "--data-root", default=None, help="MNIST folder (only the memorisation check needs it)"
+    )
+    evaluate.add_argument(
+        "--range",
+        dest="value_range",
+        default="auto",
+        choices=("auto", "0..1", "-1..1", "0..255"),
+        help="value range of float arrays (default: detected); write --range=-1..1",
+    )
+    evaluate.add_argument(
+        "--resize", action="store_true", help="resize images of another size to 28x28"
+    )
+    evaluate.add_argument(
+        "--latent-dim", type=int, default=None, metavar="N", help="latent size of a TorchScript G"
+    )
+    evaluate.add_argument(
+        "--trust-code",
+        action="store_true",
+        help="allow TorchScript inputs (loading one runs the code stored in it)",
+    )
+    evaluate.add_argument(
+        "--memorisation",
+        action="store_true",
+        help="share of near-copies of MNIST training images (needs MNIST on disk)",
+    )
+    evaluate.add_argument(
+        "--show-copies",
+        type=Path,
+        default=None,
+        metavar="PNG",
+        help="picture of the samples closest to training images (implies --memorisation)",
+    )
+    evaluate.add_argument(
+        "--report", type=Path, default=None, metavar="FILE", help=".html or .png report"
+    )
+    output = evaluate.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON, not a table")
+    output.add_argument("--csv", action="store_true", help="print CSV, not a table")
     evaluate.set_defaults(func=_eval)
 
     export = sub.add_parser(
@@ -539,29 +583,67 @@ def _plot(args: argparse.Namespace) -> None:
 
 
 def _eval(args: argparse.Namespace) -> None:
-    from .metrics import REAL_FLOOR, evaluate, format_table, real_features
+    from .metrics import (
+        comparison_csv,
+        comparison_json,
+        comparison_table,
+        load_images,
+        save_copies,
+        score_inputs,
+        write_report,
+    )
 
     n = _positive(args.n, "--n")
     device = resolve_device(args.device)
-    gan = _load_for_sampling(args.checkpoint, device)
-    real = real_features(root=args.data_root, batch_size=args.batch_size, device=device)
-    real_labels = load_tensors("mnist", root=args.data_root, train=False)[1]
-    results = evaluate(
-        gan,
-        n,
-        real=real,
-        real_labels=real_labels,
+    inputs = [
+        load_images(
+            path,
+            n=n,
+            seed=args.seed,
+            value_range=args.value_range,
+            resize=args.resize,
+            latent_dim=args.latent_dim,
+            trust_code=args.trust_code,
+            batch_size=_positive(args.batch_size, "--batch-size"),
+            device=device,
+        )
+        for path in args.inputs
+    ]
+    scored = score_inputs(
+        inputs,
+        memorise=args.memorisation or args.show_copies is not None,
+        root=args.data_root,
         seed=args.seed,
+        kid_subsets=_positive(args.kid_subsets, "--kid-subsets"),
         batch_size=args.batch_size,
         device=device,
-        kid_subsets=_positive(args.kid_subsets, "--kid-subsets"),
     )
     if args.json:
-        report = {"checkpoint": str(args.checkpoint), "n": n, "seed": args.seed}
-        print(json.dumps({**report, "metrics": results, "real_floor": REAL_FLOOR}, indent=2))
+        print(json.dumps(comparison_json(scored), indent=2))
+    elif args.csv:
+        print(comparison_csv(scored), end="")
     else:
-        columns = {f"{args.checkpoint.name} (n={n})": results, "real floor": REAL_FLOOR}
-        print(format_table(columns))
+        for item in scored:
+            for note in item.input.notes:
+                print(f"note: {note}", file=sys.stderr)
+        print(comparison_table(scored))
+    written = []
+    if args.show_copies is not None:
+        for i, item in enumerate(scored, 1):
+            out = args.show_copies
+            if len(scored) > 1:
+                out = out.with_name(f"{out.stem}-{i}{out.suffix}")
+            if item.memorisation is not None:  # always: --show-copies turned the check on
+                written.append(
+                    save_copies(item.memorisation, item.input.images, out, root=args.data_root)
+                )
+    if args.report is not None:
+        try:
+            written.append(write_report(scored, args.report))
+        except ImportError as err:  # a PNG report without matplotlib: name the extra
+            raise MnistganError(str(err)) from err
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
 
 
 def _presets(args: argparse.Namespace) -> None:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +24,8 @@ from mnistgan.metrics.functional import (
     class_histogram,
     classifier_score,
     frechet_distance,
+    frechet_distance_from_stats,
+    gaussian_stats,
     kernel_distance,
     kl_to_uniform,
     manifold_metrics,
@@ -89,6 +92,8 @@ REAL_FLOOR: Final[dict[str, float]] = {
 """The real-data floor: :func:`evaluate`'s result for 10,000 MNIST training images (drawn
 with seed 0) against the 10,000 test images, with the shipped classifier and the defaults
 (KID seed 0). Measure it again with ``python -m mnistgan.metrics.floor``."""
+
+logger = logging.getLogger(__name__)
 
 _SIDE: Final = 28  # the classifier's input size; other sizes are resized to it
 
@@ -335,6 +340,7 @@ def evaluate(
     *,
     real: Tensor | FeatureSet | None = None,
     real_labels: Tensor | None = None,
+    labels: Tensor | None = None,
     latent_dim: int | None = None,
     seed: int = 0,
     batch_size: int = 500,
@@ -359,11 +365,16 @@ def evaluate(
             module; pass ``latent_dim``), or a tensor of images (all of them are used and
             ``n`` is ignored).
         n: Number of images to generate.
-        real: The reference set: ``None`` for the 10k MNIST test images (features
-            cached), a tensor of images, or a :class:`FeatureSet` computed before (it
-            must come from the same ``extractor``).
+        real: The reference set: ``None`` for the 10k MNIST test images (with the
+            default extractor, their features ship with mnistgan, see
+            :func:`~mnistgan.metrics.reference_stats`: no dataset is needed), a tensor of
+            images, or a :class:`FeatureSet` computed before (it must come from the same
+            ``extractor``).
         real_labels: Labels ``(N,)`` of a ``real`` set, for the per-digit Fréchet
-            distances of a conditional GAN (the default test set brings its own).
+            distances (the default test set brings its own).
+        labels: For a tensor ``source``: the digit each image shows or was asked for
+            (from an ``ImageFolder`` tree, a label array, a conditional generator), for
+            ``label_accuracy`` and per-digit distances grouped by these labels.
         latent_dim: Latent size, for a callable ``source``.
         seed: Seed of the latent vectors and of KID's subsets.
         batch_size: Images per forward pass.
@@ -377,11 +388,16 @@ def evaluate(
     Returns:
         ``{"fd", "kid", "kid_std", "precision", "recall", "density", "coverage", "score",
         "modes", "kl_uniform", "class_0", …, "class_9"}`` as floats (the keys from
-        ``score`` on appear only when the extractor gives probabilities). For a
-        conditional GAN, whose samples are drawn with balanced labels 0, 1, …, 9, 0, …,
+        ``score`` on appear only when the extractor gives probabilities). With the
+        default extractor also ``fd_train``, the Fréchet distance to the shipped
+        statistics of the 60k training images. For a conditional GAN, whose samples
+        are drawn with balanced labels 0, 1, …, 9, 0, …, or images with ``labels``,
         also ``label_accuracy`` (share of samples the classifier reads as the digit they
-        were asked for) and, against the default test set, ``fd_class_0`` …
-        ``fd_class_9`` (Fréchet distance per digit).
+        were asked for or labelled with). When the real set's labels are known (always
+        for the default test set), ``fd_class_0`` … ``fd_class_9``: the Fréchet
+        distance of each digit's samples to the real images of that digit, the samples
+        grouped by their labels if known, else by the classifier's reading; only for
+        digits with more samples than feature dimensions (129 with the classifier).
 
     Raises:
         ConfigError: On bad arguments.
@@ -403,18 +419,31 @@ def evaluate(
     dev = resolve_device(device)
     generated, asked = _generate(source, n, latent_dim, seed, batch_size)
     fake_images = prepare_images(generated, "generated images")
+    if labels is not None:
+        if not isinstance(source, Tensor):
+            raise ConfigError("labels= goes with a tensor of images; a GAN brings its own")
+        if not isinstance(labels, Tensor) or labels.shape != (fake_images.size(0),):
+            raise ConfigError(
+                f"labels must be a 1-D tensor with one label per image "
+                f"({fake_images.size(0)}), got {labels!r}"
+            )
+        asked = labels.long().cpu()
     if real_labels is not None and (not isinstance(real_labels, Tensor) or real_labels.dim() != 1):
         raise ConfigError(
             f"real_labels must be a 1-D tensor of class indices, got {real_labels!r}"
         )
     if real is None:
         if extractor is not None:
-            images, _ = load_tensors("mnist", train=False)
+            images, loaded_labels = load_tensors("mnist", train=False)
             real_set = extract_features(images, extractor, batch_size=batch_size, device=dev)
+            test_labels: Tensor | None = loaded_labels
         else:
-            real_set = real_features(batch_size=batch_size, device=dev)
-        if asked is not None and real_labels is None:
-            real_labels = load_tensors("mnist", train=False)[1]
+            from mnistgan.metrics.reference import reference_stats
+
+            reference = reference_stats("test")
+            real_set, test_labels = reference.feature_set(), reference.labels
+        if real_labels is None:
+            real_labels = test_labels
     elif isinstance(real, FeatureSet):
         real_set = real
     else:
@@ -443,25 +472,41 @@ def evaluate(
         result["modes"] = float(modes_covered(hist))
         result["kl_uniform"] = kl_to_uniform(hist)
         result.update({f"class_{i}": float(share) for i, share in enumerate(hist)})
-    if asked is not None:
-        result.update(_conditional_metrics(real_set, real_labels, fake_set, asked))
+    if extractor is None:
+        from mnistgan.metrics.reference import reference_stats
+
+        train = reference_stats("train")
+        result["fd_train"] = frechet_distance_from_stats(
+            train.mean, train.cov, *gaussian_stats(fake_set.features)
+        )
+    result.update(_class_metrics(real_set, real_labels, fake_set, asked))
     return result
 
 
-def _conditional_metrics(
-    real: FeatureSet, real_labels: Tensor | None, fake: FeatureSet, asked: Tensor
+def _class_metrics(
+    real: FeatureSet, real_labels: Tensor | None, fake: FeatureSet, asked: Tensor | None
 ) -> dict[str, float]:
-    """``label_accuracy`` (the classifier agrees with the requested digit) and, against the
-    labelled MNIST test set, the Fréchet distance of each class (``fd_class_<k>``)."""
+    """``label_accuracy`` (the classifier agrees with the requested or given digit) and,
+    against a labelled real set, the Fréchet distance of each class (``fd_class_<k>``),
+    the samples grouped by ``asked`` if known, else by the classifier's reading."""
     out: dict[str, float] = {}
-    if fake.probs is not None:
+    if asked is not None and fake.probs is not None:
         out["label_accuracy"] = float((fake.probs.argmax(1) == asked).double().mean())
-    if real_labels is None:
+    group = asked if asked is not None else (None if fake.probs is None else fake.probs.argmax(1))
+    if real_labels is None or group is None:
         return out
+    if real_labels.numel() != len(real):
+        raise ConfigError(
+            f"real_labels holds {real_labels.numel()} labels for {len(real)} real images"
+        )
+    asked = group
     for k in torch.unique(asked).tolist():
         fake_k, real_k = fake.features[asked == k], real.features[real_labels == k]
         if min(len(fake_k), len(real_k)) > fake.features.size(1):  # enough for a covariance
-            out[f"fd_class_{k}"] = frechet_distance(real_k, fake_k)
+            try:
+                out[f"fd_class_{k}"] = frechet_distance(real_k, fake_k)
+            except DataError as err:  # e.g. every sample of this digit is the same image
+                logger.warning("no Fréchet distance for digit %s: %s", k, err)
     return out
 
 
@@ -477,6 +522,11 @@ _LABELS: Final[dict[str, str]] = {
     "modes": "modes >= 1% ↑",
     "kl_uniform": "KL(classes || uniform) ↓",
     "label_accuracy": "label accuracy ↑",
+    "fd_train": "FD to train stats ↓",
+    "copies": "near-copies of train ↓",
+    "nn_distance": "median NN distance to train",
+    "train_nn_distance": "  train's own median NN",
+    "copy_threshold": "  near-copy threshold",
 }
 
 
@@ -485,6 +535,8 @@ def _label(key: str, names: Mapping[str, str]) -> str:
         return names[key]
     if key.startswith("class_"):
         return f"class {key[6:]} share"
+    if key.startswith("fd_class_"):
+        return f"FD of digit {key[9:]} ↓"
     return key
 
 
@@ -495,7 +547,7 @@ def _cell(key: str, value: float | None) -> str:
         return "nan"
     if key in ("modes", "steps"):
         return f"{value:,.0f}"
-    if key.startswith("class_"):
+    if key.startswith("class_") or key in ("copies", "label_accuracy"):
         return f"{100 * value:.1f}%"
     if key.startswith("kid"):
         return f"{value:.5f}"
