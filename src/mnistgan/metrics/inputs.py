@@ -44,6 +44,7 @@ import logging
 import math
 import os
 import re
+import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -468,7 +469,9 @@ def _torchscript(
     path: Path, n: int, seed: int, batch_size: int, latent_dim: int | None
 ) -> tuple[Tensor, list[str]]:
     try:
-        net = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
+        with warnings.catch_warnings():  # TorchScript is deprecated; users of old files know
+            warnings.simplefilter("ignore", FutureWarning)
+            net = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
     except Exception as err:  # deserialisation errors come in many types
         raise DataError(
             f"cannot load {path} as TorchScript ({type(err).__name__}: {err})"
