@@ -173,16 +173,25 @@ were logged (see :doc:`visuals`), from its ``history.json``. Needs the ``plot`` 
 ``mnistgan eval``
 -----------------
 
-Scores a checkpoint: generates ``--n`` images and compares them with the 10,000 MNIST
-test images in the features of the shipped classifier, printing every metric next to
-the real-data floor, or JSON with ``--json`` (see :doc:`metrics`). Fewer images and KID
-subsets make it faster, at the price of noisier numbers that no longer compare with the
-floor.
+Scores MNIST-style digits from anywhere: ``.npy``/``.npz``/``.pt`` arrays, folders of
+PNG/JPEG images, ``ImageFolder`` trees (sub-folders ``0`` … ``9``: the labels), a
+``torch.export`` or TorchScript generator (``--trust-code``), or a mnistgan checkpoint or
+generator file (``--n`` images are drawn from generators). Each input is compared with
+the 10,000 MNIST test images in the features of the shipped classifier, whose statistics
+ship with mnistgan, so no dataset is needed; several inputs print one table, next to the
+real-data floor, or JSON (``--json``) or CSV (``--csv``). ``--memorisation`` adds the
+share of near-copies of training images (needs MNIST on disk), ``--show-copies`` draws
+the closest pairs and ``--report`` writes an HTML page or PNG figure (see
+:doc:`evaluating` and :doc:`metrics`). Write a negative range with ``=``:
+``--range=-1..1``. Fewer images and KID subsets make it faster, at the price of noisier
+numbers that no longer compare with the floor.
 
 .. code-block:: console
 
-   $ mnistgan eval runs/dcgan/checkpoints/epoch_0020.pt
-   $ mnistgan eval runs/dcgan/checkpoints/epoch_0020.pt --n 2000 --kid-subsets 20 --json
+   $ mnistgan eval samples.npy
+   $ mnistgan eval runs/a/checkpoints/epoch_0020.pt other_gan/samples/ --csv
+   $ mnistgan eval generator.pt2 --n 2000 --kid-subsets 20 --json
+   $ mnistgan eval samples.npy --memorisation --show-copies copies.png --report report.html
 
 .. code-block:: text
 

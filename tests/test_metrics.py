@@ -315,7 +315,7 @@ def test_evaluate_an_untrained_gan_returns_every_key(real_small: FeatureSet) -> 
     result = evaluate(
         GAN.from_preset("vanilla"), 200, real=real_small, kid_subsets=3, device="cpu"
     )
-    assert set(result) == {*METRIC_KEYS, *(f"class_{i}" for i in range(10))}
+    assert set(result) == {*METRIC_KEYS, "fd_train", *(f"class_{i}" for i in range(10))}
     assert all(isinstance(v, float) and math.isfinite(v) for v in result.values())
     assert sum(result[f"class_{i}"] for i in range(10)) == pytest.approx(1.0)
 
@@ -378,22 +378,18 @@ def test_the_real_floor_is_documented_for_every_metric() -> None:
 
 
 def test_cli_eval_prints_json_and_a_table(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    real_small: FeatureSet,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`mnistgan eval CHECKPOINT --json` prints every metric; without --json a table."""
-    import mnistgan.metrics
-
-    monkeypatch.setattr(mnistgan.metrics, "real_features", lambda **_: real_small)
     path = GAN.from_preset("vanilla").save(tmp_path / "g.pt")
     assert (
         main(["eval", str(path), "--n", "150", "--kid-subsets", "2", "--device", "cpu", "--json"])
         == 0
     )
     report = json.loads(capsys.readouterr().out)
-    assert set(METRIC_KEYS) <= set(report["metrics"])
+    (only,) = report["inputs"]
+    assert only["kind"] == "checkpoint" and only["n"] == 150
+    assert set(METRIC_KEYS) <= set(only["metrics"])
     assert main(["eval", str(path), "--n", "150", "--kid-subsets", "2", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "Fréchet distance" in out
@@ -401,21 +397,17 @@ def test_cli_eval_prints_json_and_a_table(
 
 
 def test_cli_eval_reads_a_safetensors_generator_file(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    real_small: FeatureSet,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`mnistgan eval G.safetensors` gives the metrics of the GAN the file was saved from."""
     import mnistgan.metrics
     from mnistgan.export import save_generator
 
-    monkeypatch.setattr(mnistgan.metrics, "real_features", lambda **_: real_small)
     gan = GAN.from_preset("vanilla")
     path = save_generator(gan, tmp_path / "g.safetensors")
     argv = ["eval", str(path), "--n", "150", "--kid-subsets", "2", "--device", "cpu", "--json"]
     assert main(argv) == 0
-    report = json.loads(capsys.readouterr().out)
-    direct = mnistgan.metrics.evaluate(gan, 150, real=real_small, kid_subsets=2, device="cpu")
-    assert report["metrics"]["fd"] == pytest.approx(direct["fd"], rel=1e-9)
-    assert report["metrics"]["score"] == pytest.approx(direct["score"], rel=1e-9)
+    metrics = json.loads(capsys.readouterr().out)["inputs"][0]["metrics"]
+    direct = mnistgan.metrics.evaluate(gan, 150, kid_subsets=2, device="cpu")
+    assert metrics["fd"] == pytest.approx(direct["fd"], rel=1e-9)
+    assert metrics["score"] == pytest.approx(direct["score"], rel=1e-9)

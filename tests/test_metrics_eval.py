@@ -442,3 +442,42 @@ def test_cli_show_copies_draws_the_closest_pairs(
     assert report["inputs"][0]["metrics"]["copies"] == 1.0
     with Image.open(tmp_path / "c.png") as picture:
         assert picture.format == "PNG" and picture.size[1] > 16 * 28  # 16 pairs, one a row
+
+
+# --------------------------------------------------------------------------- the docs' example
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plain_pytorch_gan.py"
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guide" / "evaluating.rst"
+
+
+def test_the_guide_shows_the_example_and_the_command() -> None:
+    """The evaluating guide includes the example script and scores its output file."""
+    text = GUIDE.read_text(encoding="utf-8")
+    assert ".. literalinclude:: ../../examples/plain_pytorch_gan.py" in text
+    assert "$ python examples/plain_pytorch_gan.py --epochs 3 --out runs/plain" in text
+    assert "$ mnistgan eval runs/plain/samples.npy" in text
+    assert "PLACEHOLDER" not in text
+
+
+@pytest.mark.slow
+def test_the_plain_pytorch_example_output_is_scored_by_the_guide_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], small_reference: None
+) -> None:
+    """`examples/plain_pytorch_gan.py --smoke` writes samples.npy; `mnistgan eval` scores it."""
+    import os
+    import subprocess
+    import sys
+
+    subprocess.run(
+        [sys.executable, str(EXAMPLE), "--smoke", "--out", str(tmp_path / "runs" / "plain")],
+        check=True,
+        env=dict(os.environ),
+        capture_output=True,
+        timeout=300,
+    )
+    samples = tmp_path / "runs" / "plain" / "samples.npy"
+    assert np.load(samples).shape == (300, 28, 28)
+    assert main(["eval", str(samples), "--kid-subsets", "2", "--device", "cpu"]) == 0
+    captured = capsys.readouterr()
+    assert "Fréchet distance" in captured.out and "real floor" in captured.out
+    assert "values read as -1..1" in captured.err

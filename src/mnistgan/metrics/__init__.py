@@ -26,13 +26,20 @@ seed 0) against the 10,000 test images, KID seed 0
 ``python -m mnistgan.metrics.floor``). ``evaluate`` also returns ``kid_std`` and the
 class shares ``class_0`` … ``class_9``.
 
-Three ways in:
+Four ways in:
 
 * :func:`evaluate` — every metric of a :class:`~mnistgan.GAN`, a generator callable or
   a tensor of images, as a dict of floats;
 * :class:`MetricsCallback` — the same every few epochs of ``fit``, logged into the
   history's epoch rows, without touching the global random state;
-* ``mnistgan eval CHECKPOINT [--n N] [--json]`` on the command line.
+* :func:`load_images` and :func:`score_inputs` — images from anywhere (arrays, image
+  folders, ``ImageFolder`` trees, exported generators, checkpoints), several side by
+  side, with the :func:`memorisation` check and :func:`write_report`;
+* ``mnistgan eval INPUT [INPUT ...] [--json|--csv]`` on the command line.
+
+The real set's statistics ship with the classifier (:func:`reference_stats`,
+``reference_stats.npz``, SHA-256 checked and tied to :data:`CLASSIFIER_SHA256`), so no
+metric but the memorisation check needs MNIST on disk.
 
 The metric functions (:func:`frechet_distance`, :func:`kernel_distance`,
 :func:`manifold_metrics`, :func:`classifier_score`, …) take plain feature tensors and
