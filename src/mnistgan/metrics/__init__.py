@@ -104,6 +104,13 @@ from mnistgan.metrics.compare import (
     score_inputs,
     write_report,
 )
+from mnistgan.metrics.copies import (
+    COPY_LEVEL,
+    MemorisationResult,
+    memorisation,
+    nearest_neighbours,
+    save_copies,
+)
 from mnistgan.metrics.evaluate import (
     METRIC_KEYS,
     REAL_FLOOR,
@@ -136,13 +143,6 @@ from mnistgan.metrics.inputs import (
     ImageInput,
     load_images,
     to_unit_images,
-)
-from mnistgan.metrics.memorisation import (
-    COPY_LEVEL,
-    MemorisationResult,
-    memorisation,
-    nearest_neighbours,
-    save_copies,
 )
 from mnistgan.metrics.reference import (
     REFERENCE_SHA256,

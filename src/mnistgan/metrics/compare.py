@@ -13,8 +13,10 @@ Example:
     >>> images = torch.rand(300, 1, 28, 28)
     >>> scored = score_inputs([ImageInput("noise", "tensor", images)], kid_subsets=2,
     ...                       device="cpu")
-    >>> scored[0].metrics["modes"] <= 10, "fd" in comparison_table(scored)
-    (True, False)
+    >>> print(comparison_table(scored).splitlines()[0])
+    metric                       noise (n=300)  real floor
+    >>> scored[0].metrics["recall"]  # uniform noise covers none of the real digits
+    0.0
 
 .. versionadded:: 0.2.0
 """
@@ -37,6 +39,7 @@ import torch
 
 from mnistgan.errors import ConfigError, DataError
 from mnistgan.metrics.classifier import FEATURE_DIM
+from mnistgan.metrics.copies import MemorisationResult, memorisation
 from mnistgan.metrics.evaluate import (
     _LABELS,
     METRIC_KEYS,
@@ -47,7 +50,6 @@ from mnistgan.metrics.evaluate import (
     format_table,
 )
 from mnistgan.metrics.inputs import ImageInput
-from mnistgan.metrics.memorisation import MemorisationResult, memorisation
 
 __all__ = [
     "MIN_IMAGES",
@@ -141,7 +143,7 @@ def score_inputs(
         _check_count(inp)
     train = None
     if memorise:
-        from mnistgan.metrics.memorisation import _train_images
+        from mnistgan.metrics.copies import _train_images
 
         train = _train_images(root)
     scored = []

@@ -35,9 +35,9 @@ import torch
 from mnistgan._io import atomic_write_bytes
 from mnistgan.data import load_tensors
 from mnistgan.metrics.classifier import CLASSIFIER_SHA256
+from mnistgan.metrics.copies import nearest_neighbours
 from mnistgan.metrics.evaluate import extract_features
 from mnistgan.metrics.functional import class_histogram, gaussian_stats
-from mnistgan.metrics.memorisation import nearest_neighbours
 from mnistgan.metrics.reference import REFERENCE_FORMAT_VERSION
 
 __all__ = ["NN_LEVELS", "main", "make_reference_stats"]
