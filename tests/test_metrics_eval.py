@@ -296,7 +296,9 @@ def test_shipped_train_stats_give_the_dataset_fd_to_1e6(mnist_root: Path) -> Non
 
 
 def test_evaluate_needs_no_dataset(
-    monkeypatch: pytest.MonkeyPatch, digits: tuple[torch.Tensor, torch.Tensor]
+    monkeypatch: pytest.MonkeyPatch,
+    digits: tuple[torch.Tensor, torch.Tensor],
+    small_reference: None,
 ) -> None:
     """With MNIST gone, evaluate() still gives every metric from the shipped statistics."""
     monkeypatch.setenv("MNISTGAN_DATA_ROOT", "/nonexistent/mnist")
