@@ -346,8 +346,8 @@ def test_side_effect_callbacks_run_on_rank_zero_only() -> None:
     callbacks.append(_StopAt(1))
     rank1 = DistributedContext(1, 1, 2, torch.device("cpu"), "gloo")
     rank0 = DistributedContext(0, 0, 2, torch.device("cpu"), "gloo")
-    assert rank1._active_callbacks(callbacks) == callbacks[-1:]
-    assert rank0._active_callbacks(callbacks) == callbacks
+    assert rank1.active_callbacks(callbacks) == callbacks[-1:]
+    assert rank0.active_callbacks(callbacks) == callbacks
 
 
 def test_strategy_is_checked_and_single_process_by_default() -> None:

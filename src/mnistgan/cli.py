@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from . import __version__
+from ._checks import check_int
 from .data import DATASETS, load_tensors, make_loader
 from .device import resolve_device, seed_everything
 from .errors import MnistganError
@@ -579,9 +580,7 @@ def _presets(args: argparse.Namespace) -> None:
 
 
 def _positive(value: int, flag: str) -> int:
-    if value < 1:
-        raise MnistganError(f"{flag} must be a positive int, got {value}")
-    return value
+    return check_int(value, flag)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from mnistgan._checks import check_int
 from mnistgan.device import resolve_device
 from mnistgan.errors import BatchTypeError, ConfigError, DataError, DatasetNotFoundError
 
@@ -85,9 +86,7 @@ _RESIZE_CHUNK: Final = 4096  # images resized at once by load_tensors (bounds pe
 
 def _check_positive_int(value: object, name: str) -> int:
     """Return ``value`` if it is an int >= 1, else raise a ConfigError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}; pass e.g. {name}=64")
-    return value
+    return check_int(value, name, hint=f"pass e.g. {name}=64")
 
 
 def _check_optional_positive_int(value: object, name: str) -> int | None:

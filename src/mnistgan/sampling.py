@@ -7,27 +7,33 @@ the same seed gives the same images either way.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_int
 from .conditioning import check_labels
 from .device import resolve_device
 from .errors import ConfigError, DataError
 from .presets import GANConfig
 
-if TYPE_CHECKING:
-    from .gan import GAN
-
-__all__ = ["Sampler"]
+__all__ = ["HasSampler", "Sampler"]
 
 _UNCONDITIONAL = (
     "labels need a conditional model; build it with num_classes=10 (e.g. DCGAN(num_classes=10))"
 )
+
+
+@runtime_checkable
+class HasSampler(Protocol):
+    """Anything that can hand out its :class:`Sampler`, such as :class:`mnistgan.GAN`;
+    :mod:`mnistgan.export` takes one of these or a :class:`Sampler`."""
+
+    def sampler(self) -> Sampler:
+        """The generator and what it takes to sample from it."""
+        ...
 
 
 class Sampler:
@@ -73,18 +79,13 @@ class Sampler:
         self.info: dict[str, Any] = dict(info) if info is not None else {}
 
     @classmethod
-    def from_gan(cls, gan: GAN) -> Sampler:
-        """The sampling half of ``gan``: its EMA generator if it has one, else its generator.
+    def from_gan(cls, gan: HasSampler) -> Sampler:
+        """The sampling half of ``gan`` (anything with a ``sampler()`` method, such as
+        :class:`mnistgan.GAN`): its EMA generator if it has one, else its generator.
 
         The module is shared, not copied.
         """
-        net = gan.ema.module if gan.ema is not None else gan.generator
-        info = {
-            "weights": "ema" if gan.ema is not None else "generator",
-            "custom_network": bool(gan.custom_networks),
-            "channels_last": bool(gan.channels_last),
-        }
-        return cls(net, gan.config, info=info)
+        return gan.sampler()
 
     @property
     def latent_dim(self) -> int:
@@ -154,8 +155,7 @@ class Sampler:
             raise DataError(
                 "z must hold finite real values; draw it with sampler.sample_latent(N)"
             )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_int(batch_size, "batch_size")
         device = self.device
         if self.num_classes is not None:
             if labels is None:
@@ -208,8 +208,7 @@ class Sampler:
             >>> Sampler.from_gan(DCGAN(num_classes=10)).sample(3, labels=7).shape
             torch.Size([3, 1, 28, 28])
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ConfigError(f"n must be an int >= 0, got {n!r}")
+        check_int(n, "n", minimum=0)
         gen = None
         if seed is not None:
             if isinstance(seed, bool) or not isinstance(seed, int):
@@ -226,12 +225,6 @@ class Sampler:
             raise DataError(_UNCONDITIONAL)
         y = None if labels is None else _labels_for(n, labels, self.num_classes)
         return self.generate(self.sample_latent(n, generator=gen), y)
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write this generator to a file (see :func:`mnistgan.export.save_generator`)."""
-        from .export import save_generator  # export needs safetensors; load it only here
-
-        return save_generator(self, path)
 
 
 def _labels_for(n: int, labels: int | Sequence[int] | Tensor, num_classes: int | None) -> Tensor:

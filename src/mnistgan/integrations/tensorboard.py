@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from .._checks import check_int
 from ..errors import ConfigError
 from ..training.callbacks import Callback
 
@@ -85,12 +86,6 @@ def flatten_hparams(values: Mapping[str, Any], prefix: str = "") -> dict[str, An
     return flat
 
 
-def _positive(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
 class TensorBoardLogger(Callback):
     """Log losses, D outputs, epoch values, sample grids and hyper-parameters to TensorBoard.
 
@@ -134,11 +129,10 @@ class TensorBoardLogger(Callback):
     ) -> None:
         self._writer_class = _summary_writer_class()  # fail now, not when fit starts
         self.log_dir = Path(log_dir)
-        self.every_n_steps = _positive(every_n_steps, "every_n_steps")
-        if isinstance(n_images, bool) or not isinstance(n_images, int) or n_images < 0:
-            raise ConfigError(f"n_images must be an int >= 0, got {n_images!r}")
+        self.every_n_steps = check_int(every_n_steps, "every_n_steps")
+        check_int(n_images, "n_images", minimum=0)
         self.n_images = n_images
-        self.nrow = _positive(nrow, "nrow")
+        self.nrow = check_int(nrow, "nrow")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"seed must be an int, got {seed!r}")
         self.seed = seed
