@@ -26,7 +26,7 @@ from .errors import MnistganError
 from .gan import GAN
 from .losses import list_losses
 from .presets import get_preset, list_presets
-from .training import HistoryWriter, ModelCheckpoint, SampleGrid
+from .training import HistoryWriter, ModelCheckpoint, ProgressBar, SampleGrid
 from .training.distributed import init_distributed, launched_by_torchrun, shutdown_distributed
 from .viz import (
     GifRecorder,
@@ -429,6 +429,8 @@ def _train(args: argparse.Namespace) -> None:
         HistoryWriter(out / "history.json"),
         HistoryWriter(out / "history.csv"),
     ]
+    if not args.quiet:  # a bar on a terminal; in a file or a pipe, one line per epoch
+        callbacks.append(ProgressBar(bar=sys.stdout.isatty() and sys.stderr.isatty()))
     if args.gif:
         callbacks.append(
             GifRecorder(
@@ -444,7 +446,7 @@ def _train(args: argparse.Namespace) -> None:
         callbacks=callbacks,
         device=device,
         resume=args.resume,
-        progress=not args.quiet,
+        progress=False,
     )
     if not main:
         return

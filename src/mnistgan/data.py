@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from mnistgan._checks import check_int
+from mnistgan._checks import check_images_range, check_int
 from mnistgan.device import resolve_device
 from mnistgan.errors import BatchTypeError, ConfigError, DataError, DatasetNotFoundError
 
@@ -415,14 +415,9 @@ def _check_images(images: object) -> Tensor:
             f"images must be uint8 (0–255) or float in [0, 1], got dtype {images.dtype}; "
             "convert with images.to(torch.uint8) or images.float() / 255"
         )
-    if not bool(torch.isfinite(images).all()):
-        raise DataError("images contain NaN or infinite values; clean the data first")
-    lo, hi = float(images.min()), float(images.max())
-    if lo < 0.0 or hi > 1.0:
-        raise DataError(
-            f"float images must lie in [0, 1], got values in [{lo:.4g}, {hi:.4g}]; pass "
-            "the images before Normalize (e.g. ToTensor output) or uint8 pixels"
-        )
+    check_images_range(
+        images, "pass the images before Normalize (e.g. ToTensor output) or uint8 pixels"
+    )
     return images
 
 

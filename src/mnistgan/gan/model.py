@@ -20,7 +20,7 @@ from torch.optim.swa_utils import AveragedModel
 from .._checks import check_images_range
 from ..checkpoint import save_checkpoint
 from ..conditioning import check_labels
-from ..device import Precision, autocast, grad_scaler, resolve_device
+from ..device import Precision, autocast, check_precision, grad_scaler, resolve_device
 from ..errors import BatchTypeError, ConfigError, DataError
 from ..losses import GANLoss, Penalty, get_loss, r1
 from ..presets import GANConfig, get_preset
@@ -158,8 +158,7 @@ class GAN:
         self.opt_d = torch.optim.Adam(
             self.discriminator.parameters(), lr=self.config.lr_d, betas=self.config.betas, **kernel
         )
-        if precision not in ("32", "bf16", "16"):
-            raise ConfigError(f'precision must be "32", "bf16" or "16", got {precision!r}')
+        check_precision(precision)
         self.precision: Precision = precision
         self.compile = bool(compile)
         self._scalers: dict[str, torch.amp.GradScaler | None] = {}

@@ -345,9 +345,8 @@ def _log_line(logs: Mapping[str, Any]) -> str:
 class ProgressBar(Callback):
     """A tqdm bar per epoch and the reference log line at each epoch's end.
 
-    The bar is drawn only on a terminal: when its stream (standard error) is a file or
-    a pipe, as in ``mnistgan train > log.txt 2>&1``, only the epoch lines are written,
-    one per epoch.
+    With ``bar=False`` only the epoch lines are written, one per epoch: what a log
+    file wants (``mnistgan train`` does so when its output is not a terminal).
 
     The line reads ``[epoch 3/20] Loss-D: 1.2031  Loss-G: 0.9110  D(x): 0.5712
     D(G(z)): 0.4011 / 0.3807  time: 12.3s`` — D(G(z)) before and after the
@@ -357,6 +356,7 @@ class ProgressBar(Callback):
     Args:
         refresh: Steps between updates of the bar's numbers.
         leave: Keep each finished epoch's bar on screen.
+        bar: Draw the bar; ``False`` writes the epoch lines alone.
 
     Example:
         >>> ProgressBar(refresh=20).refresh
@@ -365,9 +365,10 @@ class ProgressBar(Callback):
 
     main_process_only = True  # files/terminal only: rank 0 writes them
 
-    def __init__(self, *, refresh: int = 10, leave: bool = False) -> None:
+    def __init__(self, *, refresh: int = 10, leave: bool = False, bar: bool = True) -> None:
         self.refresh = check_int(refresh, "refresh")
         self.leave = leave
+        self.bar = bool(bar)
         self._bar: Any = None
         self._target = 0
 
@@ -383,7 +384,7 @@ class ProgressBar(Callback):
             leave=self.leave,
             unit="batch",
             dynamic_ncols=True,
-            disable=None,  # no bar frames in a file or a pipe, only the epoch lines
+            disable=not self.bar,
         )
 
     def on_batch_end(self, model: GAN, batch_index: int, logs: dict[str, Tensor]) -> None:
