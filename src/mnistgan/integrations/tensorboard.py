@@ -138,8 +138,6 @@ class TensorBoardLogger(Callback):
         self.seed = seed
         self.noise: Tensor | None = None
         self.writer: Any = None
-        self._epoch_step: int | None = None  # global step of the last epoch row
-        self._epoch_logged: set[str] = set()  # its keys already written
 
     # ------------------------------------------------------------------ hooks
 
@@ -155,11 +153,6 @@ class TensorBoardLogger(Callback):
             generator = torch.Generator().manual_seed(self.seed)
             self.noise = torch.randn(self.n_images, model.latent_dim, generator=generator)
         self._log_hparams(model)
-        self._epoch_step, self._epoch_logged = None, set()
-
-    def on_epoch_start(self, model: GAN, epoch: int, logs: dict[str, Any]) -> None:
-        """Write epoch values that callbacks added after the last epoch was logged."""
-        self._log_late_epoch_values(model)
 
     def on_batch_end(self, model: GAN, batch_index: int, logs: dict[str, Tensor]) -> None:
         """Every ``every_n_steps`` steps, write the step's values (one device sync)."""
@@ -181,13 +174,16 @@ class TensorBoardLogger(Callback):
         for key, number in values.items():
             self.writer.add_scalar(f"train/{key}", number, step)
 
-    def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
-        """Write the epoch row and the sample grid, then flush to disk."""
+    def on_checkpoint(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
+        """Write the epoch row and the sample grid, then flush to disk.
+
+        This runs in the save phase, after every callback's ``on_epoch_end``, so the row
+        holds the values other callbacks (metrics, monitors) added for the epoch.
+        """
         if self.writer is None:
             return
         step = model.global_step
-        self._epoch_step, self._epoch_logged = step, set()
-        self._write_epoch_values(logs, step)
+        self._write_epoch_values(model.history.epochs[-1] if model.history.epochs else logs, step)
         if self.noise is not None and self.n_images:
             from torchvision.utils import make_grid  # type: ignore[import-untyped,unused-ignore]
 
@@ -197,8 +193,7 @@ class TensorBoardLogger(Callback):
         self.writer.flush()
 
     def on_fit_end(self, model: GAN, logs: dict[str, Any]) -> None:
-        """Write late epoch values and close the event file."""
-        self._log_late_epoch_values(model)
+        """Close the event file."""
         self.close()
 
     def on_exception(self, model: GAN, error: BaseException) -> None:
@@ -226,7 +221,7 @@ class TensorBoardLogger(Callback):
 
     def _write_epoch_values(self, row: Mapping[str, Any], step: int) -> None:
         for key, value in row.items():
-            if key == "epoch" or key in self._epoch_logged:
+            if key == "epoch":
                 continue
             try:
                 number = float(value)
@@ -234,12 +229,6 @@ class TensorBoardLogger(Callback):
                 logger.debug("not logging epoch value %s=%r: not a number", key, value)
                 continue
             self.writer.add_scalar(f"epoch/{key}", number, step)
-            self._epoch_logged.add(key)
-
-    def _log_late_epoch_values(self, model: GAN) -> None:
-        if self.writer is None or self._epoch_step is None or not model.history.epochs:
-            return
-        self._write_epoch_values(model.history.epochs[-1], self._epoch_step)
 
     def _log_hparams(self, model: GAN) -> None:
         from torch.utils.tensorboard.summary import hparams
