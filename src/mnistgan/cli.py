@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
             "tensor file."
         ),
     )
-    sample.add_argument("checkpoint", type=Path, help="a checkpoint, or a .safetensors file")
+    _add_source(sample, "a checkpoint, or a .safetensors file")
     sample.add_argument(
         "--n", type=int, default=64, help="number of images (default: %(default)s)"
     )
@@ -227,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Grid whose rows sweep one latent dimension each over VALUES, other coordinates fixed."
         ),
     )
-    traverse.add_argument("checkpoint", type=Path)
+    _add_source(traverse, "a checkpoint")
     traverse.add_argument(
         "--dims",
         type=int,
@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(one row per consecutive pair), as a PNG grid or, for --out *.gif, an animation."
         ),
     )
-    interp.add_argument("checkpoint", type=Path)
+    _add_source(interp, "a checkpoint")
     interp.add_argument(
         "--seeds",
         type=int,
@@ -459,6 +459,33 @@ def _train(args: argparse.Namespace) -> None:
         print(f"wrote {out / 'progress.gif'}")
 
 
+def _add_source(parser: argparse.ArgumentParser, what: str) -> None:
+    """The model to read: a CHECKPOINT argument, or --pretrained NAME_OR_PATH."""
+    parser.add_argument("checkpoint", type=Path, nargs="?", help=f"{what} (or --pretrained)")
+    parser.add_argument(
+        "--pretrained",
+        metavar="NAME_OR_PATH",
+        default=None,
+        help=(
+            "a pretrained model instead of a checkpoint: a shipped name "
+            "(mnistgan.list_pretrained()), a folder written by save_pretrained, or a "
+            "Hugging Face Hub id owner/name"
+        ),
+    )
+
+
+def _model(args: argparse.Namespace) -> GAN:
+    """The GAN that ``--pretrained`` or the checkpoint argument names (exactly one)."""
+    if (args.pretrained is None) == (args.checkpoint is None):
+        raise MnistganError(
+            "give a checkpoint or --pretrained NAME_OR_PATH (one of them), e.g. "
+            f"`mnistgan {args.command} --pretrained mnist`"
+        )
+    if args.pretrained is not None:
+        return GAN.from_pretrained(args.pretrained)
+    return GAN.load(args.checkpoint, restore_rng=False)
+
+
 def _load_for_sampling(path: Path, device: torch.device | None = None) -> GAN | Sampler:
     """A GAN from a checkpoint, or a Sampler from a ``.safetensors`` generator file, on
     ``device`` (the CPU by default)."""
@@ -484,7 +511,11 @@ def _export(args: argparse.Namespace) -> None:
 
 
 def _sample(args: argparse.Namespace) -> None:
-    gan = _load_for_sampling(args.checkpoint)
+    gan: GAN | Sampler
+    if args.checkpoint is not None and args.checkpoint.suffix.lower() == ".safetensors":
+        gan = _load_for_sampling(args.checkpoint)
+    else:
+        gan = _model(args)
     labels = (
         None if args.digit is None else (args.digit[0] if len(args.digit) == 1 else args.digit)
     )
@@ -505,7 +536,7 @@ def _sample(args: argparse.Namespace) -> None:
 
 
 def _traverse(args: argparse.Namespace) -> None:
-    gan = GAN.load(args.checkpoint, restore_rng=False)
+    gan = _model(args)
     seeds = args.seeds if args.seeds is not None else [args.seed]
     images = latent_traversal(gan, dims=args.dims, values=args.values, seed=seeds)
     labels: dict[str, Any] = {}
@@ -518,7 +549,7 @@ def _traverse(args: argparse.Namespace) -> None:
 
 
 def _interpolate(args: argparse.Namespace) -> None:
-    gan = GAN.load(args.checkpoint, restore_rng=False)
+    gan = _model(args)
     images = interpolate(gan, seeds=args.seeds, steps=args.steps, mode=args.mode)
     if args.out.suffix.lower() == ".gif":
         # One frame per step; several seed pairs play one after another.

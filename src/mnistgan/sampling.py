@@ -7,6 +7,7 @@ the same seed gives the same images either way.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -16,8 +17,10 @@ from torch import Tensor, nn
 from ._checks import check_int
 from .conditioning import check_labels
 from .device import resolve_device
-from .errors import ConfigError, DataError
+from .errors import CheckpointError, ConfigError, DataError
 from .presets import GANConfig
+from .pretrained._format import read_pretrained
+from .pretrained._hub import resolve
 
 __all__ = ["HasSampler", "Sampler"]
 
@@ -86,6 +89,44 @@ class Sampler:
         The module is shared, not copied.
         """
         return gan.sampler()
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike[str],
+        *,
+        device: str | torch.device | None = None,
+        revision: str | None = None,
+    ) -> Sampler:
+        """The generator of a pretrained folder, without a discriminator (see
+        :meth:`mnistgan.GAN.from_pretrained` for the names and paths it takes).
+
+        Example:
+            >>> import tempfile
+            >>> from mnistgan import GAN
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     _ = GAN.from_preset("vanilla").save_pretrained(folder)
+            ...     Sampler.from_pretrained(folder).sample(2).shape
+            torch.Size([2, 1, 28, 28])
+        """
+        folder, checksums = resolve(name_or_path, revision=revision)
+        found = read_pretrained(folder, expected_sha256=checksums)
+        if found.info.get("custom_network"):
+            raise CheckpointError(
+                f"{found.source!r} was saved from a custom generator that its config "
+                "cannot rebuild"
+            )
+        generator = found.config.build_generator()
+        if found.info.get("channels_last"):
+            generator.to(memory_format=torch.channels_last)  # as the GAN sampled
+        try:
+            generator.load_state_dict(found.generator)
+        except (RuntimeError, KeyError, ValueError) as err:
+            raise CheckpointError(
+                f"the weights in {found.source!r} do not fit the generator ({err})"
+            ) from err
+        sampler = cls(generator.eval(), found.config, info=found.info)
+        return sampler.to(device) if device is not None else sampler
 
     @property
     def latent_dim(self) -> int:

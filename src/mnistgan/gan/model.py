@@ -29,7 +29,7 @@ from ..training.callbacks import Callback
 from ..training.distributed import Strategy, is_main_process
 from ..training.history import History
 from ..training.loop import NonFinite
-from . import _fit, _state
+from . import _fit, _pretrained, _state
 from ._config import (
     apply_overrides,
     build_network,
@@ -39,7 +39,7 @@ from ._config import (
 from ._ema import make_ema
 from ._step import adversarial_step
 
-__all__ = ["DCGAN", "GAN"]
+__all__ = ["DCGAN", "GAN", "Network"]
 
 _NORMALIZE_HINT = (
     "give images in [0, 1] (transforms.ToTensor()) or uint8 0–255, without "
@@ -176,6 +176,8 @@ class GAN:
         self.callbacks: list[Callback] = []
         self._pending_callback_states: dict[str, Any] = {}
         self._check_values = True
+        self.pretrained_info: dict[str, Any] = {}
+        """What a pretrained folder's ``config.json`` said (see :meth:`from_pretrained`)."""
 
     # ------------------------------------------------------------------ construction
 
@@ -740,6 +742,103 @@ class GAN:
             discriminator=discriminator,
             device=device,
             restore_rng=restore_rng,
+        )
+
+    # ------------------------------------------------------------------ pretrained
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike[str],
+        *,
+        device: str | torch.device | None = None,
+        revision: str | None = None,
+    ) -> GAN:
+        """A model from a pretrained folder: a shipped name, a path, or a Hub id.
+
+        Reads the Hugging Face layout that :meth:`save_pretrained` writes
+        (``config.json``, ``model.safetensors``, ``README.md``); nothing in it can run
+        code. The generator (and its EMA copy, if the config keeps one) gets the saved
+        sampling weights; the discriminator gets the saved one if the folder has it
+        (else it starts fresh, for sampling only).
+
+        Args:
+            name_or_path: A name from :func:`mnistgan.pretrained.list_pretrained`
+                (shipped in the package, checksum-verified), a folder, or a Hugging Face
+                Hub repository id ``"owner/name"`` (needs ``pip install "mnistgan[hub]"``;
+                honours ``HF_HUB_OFFLINE`` and the local Hugging Face cache).
+            device: Where to put the model (``None``: the CPU).
+            revision: A Hub revision (branch, tag or commit); Hub ids only.
+
+        Raises:
+            ConfigError: If ``name_or_path`` is none of those (the message lists the
+                shipped names).
+            CheckpointError: If a file is missing, malformed or fails its checksum.
+
+        Example:
+            >>> import tempfile
+            >>> gan = GAN.from_preset("vanilla")
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     _ = gan.save_pretrained(folder)
+            ...     again = GAN.from_pretrained(folder)
+            >>> torch.equal(again.sample(4, seed=0), gan.sample(4, seed=0))
+            True
+        """
+        return _pretrained.from_pretrained(cls, name_or_path, device=device, revision=revision)
+
+    def save_pretrained(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        discriminator: bool = True,
+        half_discriminator: bool = False,
+        card: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """Write this model in the Hugging Face layout: ``config.json``,
+        ``model.safetensors`` (the sampling generator's weights, and the discriminator's)
+        and a ``README.md`` model card. Each file is written atomically.
+
+        Args:
+            directory: The folder (created if missing).
+            name: The model's name in the card (default: the folder's name).
+            discriminator: Also save the discriminator, for fine-tuning.
+            half_discriminator: Store the discriminator in float16 (half the bytes; it
+                only seeds fine-tuning).
+            card: Facts for ``config.json`` and the card: ``"recipe"`` and ``"metrics"``
+                (and ``"floor"``, the real-data figures) dicts, for example.
+
+        Returns:
+            The folder.
+        """
+        return _pretrained.save_pretrained(
+            self,
+            directory,
+            name=name,
+            discriminator=discriminator,
+            half_discriminator=half_discriminator,
+            card=card,
+        )
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        token: str | None = None,
+        private: bool = False,
+        commit_message: str = "Upload mnistgan model",
+        card: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Upload :meth:`save_pretrained`'s folder to the Hugging Face Hub repository
+        ``repo_id`` (created if missing; needs ``pip install "mnistgan[hub]"`` and a
+        token, from ``token`` or ``huggingface-cli login``). Returns the commit's URL."""
+        return _pretrained.push_to_hub(
+            self,
+            repo_id,
+            token=token,
+            private=private,
+            commit_message=commit_message,
+            card=card,
         )
 
 
