@@ -104,9 +104,7 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=1280, help="window width in px")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
     args = parser.parse_args()
-    pages = sorted(
-        {page for pattern in args.pages for page in args.html.glob(f"{pattern}.html")}
-    )
+    pages = sorted({page for pattern in args.pages for page in args.html.glob(f"{pattern}.html")})
     bad = 0
     for page in pages:
         report = _measure(page, args.width, args.chromium)

@@ -10,6 +10,7 @@ import argparse
 import ast
 import importlib
 import inspect
+import itertools
 import pkgutil
 import re
 from pathlib import Path
@@ -88,7 +89,7 @@ def _attribute_docstrings(module: str) -> set[str]:
     assert path is not None
     body = ast.parse(Path(path).read_text(encoding="utf-8")).body
     found = set()
-    for node, after in zip(body, body[1:], strict=False):
+    for node, after in itertools.pairwise(body):
         targets = (
             [node.target] if isinstance(node, ast.AnnAssign) else getattr(node, "targets", [])
         )
