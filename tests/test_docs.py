@@ -14,6 +14,7 @@ import itertools
 import pkgutil
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -380,3 +381,40 @@ def test_every_caption_of_the_hero_picture_states_the_recipes_steps() -> None:
                     f"{page.name} says the sample grid took {claim} steps; the figures "
                     f"script's recipe takes {steps}"
                 )
+
+
+def _inventory_script() -> Any:
+    import importlib.util
+
+    script = DOCS / "_intersphinx" / "make_inventories.py"
+    spec = importlib.util.spec_from_file_location("make_inventories", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("table", "filename"),
+    [
+        ("TORCH", "torch.inv"),
+        ("TORCHVISION", "torchvision.inv"),
+        ("NUMPY", "numpy.inv"),
+        ("PILLOW", "pillow.inv"),
+        ("MATPLOTLIB", "matplotlib.inv"),
+    ],
+)
+def test_shipped_inventories_are_what_the_script_writes(table: str, filename: str) -> None:
+    """Each hand-made intersphinx inventory holds its table's entries, anchored at the name."""
+    import zlib
+
+    script = _inventory_script()
+    entries = getattr(script, table)
+    raw = (DOCS / "_intersphinx" / filename).read_bytes()
+    header_end = raw.index(b"compressed using zlib.\n") + len(b"compressed using zlib.\n")
+    lines = zlib.decompress(raw[header_end:]).decode().splitlines()
+    assert lines == sorted(set(script._table(entries))), (
+        f"docs/_intersphinx/{filename} is stale: run docs/_intersphinx/make_inventories.py"
+    )
+    for name, (_, uri) in entries.items():
+        assert uri.endswith(f"#{name}"), f"{name} points at {uri}, not at its own anchor"
