@@ -616,6 +616,22 @@ def _positive(value: int, flag: str) -> int:
     return check_int(value, flag)
 
 
+def _in_cli_words(message: str, args: argparse.Namespace) -> str:
+    """Say the data errors' fixes with the command's flags instead of Python keywords.
+
+    The library's messages name ``download=True`` and ``root=``; on the command line
+    those are ``--download`` (``mnistgan train`` has it) and ``--data-root``.
+    """
+    download = "--download" if hasattr(args, "download") else "'mnistgan train --download'"
+    message = message.replace("pass download=True", f"pass {download}")
+    message = message.replace("with download=True", f"with {download}")
+    if hasattr(args, "data_root"):
+        message = message.replace("(or pass root=)", "(or pass --data-root)")
+        message = message.replace("so pass root=", "so pass --data-root=")
+        message = message.replace("the root= argument", "--data-root")
+    return message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -634,7 +650,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.func(args)
     except (MnistganError, OSError) as err:
-        print(f"mnistgan: error: {err}", file=sys.stderr)
+        print(f"mnistgan: error: {_in_cli_words(str(err), args)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("mnistgan: interrupted; rerun with --resume auto to continue", file=sys.stderr)
