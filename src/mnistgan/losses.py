@@ -509,8 +509,8 @@ class Penalty:
     """A regulariser the training step adds to the discriminator's loss.
 
     The step adds ``weight * fn(inputs)`` for every penalty of its loss (and R1 when
-    :attr:`mnistgan.GANConfig.r1_gamma` is set), in order: a new regulariser is one
-    entry in :attr:`GANLoss.penalties`, not a change to the step.
+    the config's ``r1_gamma`` is set), in order: a new regulariser is one entry in
+    :attr:`GANLoss.penalties`, not a change to the step.
 
     Attributes:
         name: A short name, for messages.

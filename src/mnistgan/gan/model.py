@@ -39,15 +39,14 @@ from ._config import (
 from ._ema import make_ema
 from ._step import adversarial_step
 
-__all__ = ["DCGAN", "GAN", "Network"]
+__all__ = ["DCGAN", "GAN"]
 
 _NORMALIZE_HINT = (
     "give images in [0, 1] (transforms.ToTensor()) or uint8 0–255, without "
     "transforms.Normalize: the model maps them to its generator's range itself"
 )
 _RUNTIME_KEYS = ("precision", "compile", "fused", "channels_last", "joint_d_pass")
-Network = Literal["generator", "discriminator"]
-"""Which network an :meth:`GAN.optimizer_step` updates."""
+_Network = Literal["generator", "discriminator"]  # what optimizer_step updates
 
 
 class GAN:
@@ -419,7 +418,7 @@ class GAN:
             for p in trainable:
                 p.requires_grad_(True)
 
-    def optimizer_step(self, loss: Tensor, network: Network) -> None:
+    def optimizer_step(self, loss: Tensor, network: _Network) -> None:
         """Update ``network`` from ``loss``: zero its gradients, backpropagate, step its
         optimiser (with loss scaling where ``precision="16"`` needs it).
 

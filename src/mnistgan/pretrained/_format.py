@@ -26,8 +26,11 @@ from ..errors import CheckpointError, ConfigError
 from ..presets import GANConfig
 
 CONFIG_NAME = "config.json"
+"""The file of a pretrained folder that holds the model config (plain JSON)."""
 WEIGHTS_NAME = "model.safetensors"
+"""The file of a pretrained folder that holds the weights (safetensors)."""
 CARD_NAME = "README.md"
+"""The file of a pretrained folder that holds the model card."""
 FORMAT = "mnistgan-pretrained"
 FORMAT_VERSION = 1
 _MAX_CONFIG_BYTES = 1 << 20  # a config.json is a few kB; refuse anything huge unread
