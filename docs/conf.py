@@ -1,14 +1,16 @@
 """Sphinx configuration for the mnistgan documentation.
 
-Build (CI runs both, with warnings as errors)::
+Build (CI runs both, with warnings as errors and in nitpicky mode)::
 
-    python -m sphinx -W --keep-going -b html docs docs/_build/html
-    python -m sphinx -W --keep-going -b doctest docs docs/_build/doctest
+    python -m sphinx -W -n --keep-going -b html docs docs/_build/html
+    python -m sphinx -W -n --keep-going -b doctest docs docs/_build/doctest
 
 The doctest build also runs the ``>>>`` examples of the docstrings that the API
 reference pulls in; the ``mnistgan.data`` ones read real MNIST, so point
 ``MNISTGAN_DATA_ROOT`` at a folder holding ``MNIST/raw`` (CI does).
-Nothing here downloads anything: no intersphinx, no theme outside Sphinx.
+Nothing here downloads anything: the intersphinx inventories of Python, PyTorch, NumPy
+and the rest are small files in ``_intersphinx/`` (``_intersphinx/make_inventories.py``
+writes them), and the links they make point at those projects' real documentation.
 """
 
 from __future__ import annotations
@@ -34,9 +36,13 @@ release = mnistgan.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
-    "sphinx.ext.viewcode",
+    "sphinx.ext.viewcode",  # a "[source]" link on every API object
     "sphinx.ext.doctest",
+    "sphinx.ext.intersphinx",
+    "sphinx_copybutton",
+    "myst_parser",  # the changelog page renders CHANGELOG.md
 ]
+source_suffix = {".rst": "restructuredtext"}  # Markdown only where a page includes it
 # The figures script (scripts/make_figures.py) also leaves its checkpoint, history and
 # per-epoch grids in _static/figures; these patterns keep them out of the HTML build
 # (for html_static_path they are matched relative to _static).
@@ -45,9 +51,52 @@ exclude_patterns = [
     "figures/checkpoint.pt",
     "figures/history.json",
     "figures/samples",
+    "_intersphinx",
 ]
 default_role = "py:obj"
-nitpicky = False  # torch, numpy and stdlib types cannot be resolved without intersphinx
+nitpicky = True  # every reference must resolve (CI also passes -n)
+nitpick_ignore = [
+    # Type variables of generic helpers (``move_to_device(obj: _T) -> _T``).
+    ("py:class", "mnistgan.device._T"),
+    ("py:class", "mnistgan.device._M"),
+    # torch objects that are not in docs/_intersphinx/torch.inv: add them to its table
+    # in make_inventories.py once their address in the stable docs is checked.
+    ("py:class", "torch.amp.grad_scaler.GradScaler"),
+    ("py:class", "torch.amp.GradScaler"),
+    ("py:func", "torch.export.save"),
+    # Instance attributes set in __init__ that the class docstrings name but that have no
+    # entry of their own (ModelCheckpoint.directory, SampleGrid.last_grid).
+    ("py:attr", "directory"),
+    ("py:attr", "last_grid"),
+    # A private Literal alias in a signature (viz.interpolate's mode: "lerp" or "slerp").
+    ("py:class", "Mode"),
+]
+
+# -- intersphinx: offline, from the inventories in _intersphinx/ ----------------------
+
+_INVENTORIES = "_intersphinx"
+intersphinx_mapping = {
+    "python": ("https://docs.python.org/3/", f"{_INVENTORIES}/python.inv"),
+    "torch": ("https://pytorch.org/docs/stable/", f"{_INVENTORIES}/torch.inv"),
+    "torchvision": ("https://pytorch.org/vision/stable/", f"{_INVENTORIES}/torchvision.inv"),
+    "numpy": ("https://numpy.org/doc/stable/", f"{_INVENTORIES}/numpy.inv"),
+    "PIL": ("https://pillow.readthedocs.io/en/stable/", f"{_INVENTORIES}/pillow.inv"),
+    "matplotlib": ("https://matplotlib.org/stable/", f"{_INVENTORIES}/matplotlib.inv"),
+}
+
+# Names that autodoc and the docstrings use for outside objects, and the names under
+# which those objects' own docs (and so the inventories) list them.
+_ALIASES = {
+    "Tensor": "torch.Tensor",
+    "nn.Module": "torch.nn.Module",
+    "torch.nn.modules.module.Module": "torch.nn.Module",
+    "torch.nn.modules.container.Sequential": "torch.nn.Sequential",
+    "torch._C.Generator": "torch.Generator",
+    "torch.utils.data.dataset.Dataset": "torch.utils.data.Dataset",
+    "Path": "pathlib.Path",
+    "Figure": "matplotlib.figure.Figure",
+    "torch.utils.tensorboard.SummaryWriter": "torch.utils.tensorboard.writer.SummaryWriter",
+}
 
 # -- autodoc / napoleon --------------------------------------------------------------
 
@@ -111,17 +160,21 @@ torch.set_num_threads(2)
 
 # -- HTML ----------------------------------------------------------------------------
 
-html_theme = "alabaster"
+html_theme = "furo"
 html_static_path = ["_static"]
-html_title = f"mnistgan {release}"
-html_theme_options = {
-    "description": "GANs on MNIST-style digits, in plain PyTorch.",
-    "fixed_sidebar": True,
-    "show_relbars": True,
-}
-html_sidebars = {
-    "**": ["about.html", "navigation.html", "relations.html", "searchbox.html"],
-}
+html_title = f"mnistgan {release}"  # furo shows it above the navigation, on every page
+html_short_title = "mnistgan"
+html_css_files = ["custom.css"]
+
+# -- copy buttons ---------------------------------------------------------------------
+
+# The copy button copies the code of a ``>>>`` session without its prompts and output,
+# and a console command without its ``$``: highlighted blocks mark prompts (.gp) and
+# output (.go), which are left out; the regular expression catches prompts in blocks
+# that are not highlighted.
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_exclude = ".linenos, .gp, .go"
 
 
 # -- cross-references to re-exports ----------------------------------------------------
@@ -162,6 +215,18 @@ def _candidates(target: str) -> list[str]:
     return []
 
 
+def _resolve_alias(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve outside names in ``_ALIASES`` through intersphinx under their documented name."""
+    from sphinx.ext import intersphinx
+
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or target not in _ALIASES:
+        return None
+    new_node = node.deepcopy()
+    new_node["reftarget"] = _ALIASES[target]
+    return intersphinx.missing_reference(app, env, new_node, contnode)
+
+
 def _resolve_reexport(app: Any, env: Any, node: Any, contnode: Any) -> Any:
     """Resolve references to re-exported mnistgan names where the object is documented."""
     if node.get("refdomain") != "py":
@@ -183,9 +248,87 @@ def _resolve_reexport(app: Any, env: Any, node: Any, contnode: Any) -> Any:
     return None
 
 
+def _resolve_short_name(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolve a short mnistgan name (``NonFinite``, ``GAN.sample``) that names one object.
+
+    Type hints and docstrings name some objects without their module, or with a role
+    that does not match how they are documented (a type alias is data, not a class).
+    This looks the name up as a suffix of every documented mnistgan object, of any
+    type, and links it only when exactly one object matches.
+    """
+    if node.get("refdomain") != "py":
+        return None
+    target = node.get("reftarget", "")
+    domain = env.get_domain("py")
+    matches = [
+        (role, found)
+        for role, found in domain.resolve_any_xref(
+            env, node["refdoc"], app.builder, target, node, contnode
+        )
+        if found.get("reftitle", "").startswith("mnistgan")
+        or found.get("refid", "").startswith("mnistgan")
+    ]
+    if not matches and target.startswith("mnistgan."):
+        # ``mnistgan.metrics.classifier.CLASSIFIER_SHA256``, documented under the package
+        # that re-exports it: the same object under its last name.
+        obj = _lookup(target)
+        short = target.rpartition(".")[2]
+        matches = [
+            (role, found)
+            for role, found in domain.resolve_any_xref(
+                env, node["refdoc"], app.builder, short, node, contnode
+            )
+            if obj is not None and _lookup(found.get("reftitle", "")) is obj
+        ]
+    return matches[0][1] if len(matches) == 1 else None
+
+
+def _lookup(path: str) -> Any:
+    """The object at a dotted ``mnistgan...`` path, or None."""
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for part in parts[cut:]:
+            obj = getattr(obj, part, None)
+        return obj
+    return None
+
+
+# -- re-exported constants keep their docstrings -------------------------------------
+
+
+def _reexported_data_doc(
+    app: Any, what: str, name: str, obj: Any, options: Any, lines: list[str]
+) -> None:
+    """Give a re-exported constant the docstring it has where it is defined.
+
+    autodoc reads a constant's docstring (the string after the assignment) from the
+    module being documented, so ``mnistgan.metrics.TEST_ACCURACY``, which the package
+    imports from ``mnistgan.metrics.classifier``, would come out bare. This finds the
+    submodule whose ``__all__`` lists the name for the same object and takes its text.
+    """
+    if what != "data":
+        return
+    from sphinx.pycode import ModuleAnalyzer
+
+    package, _, attr = name.rpartition(".")
+    for modname, module in sorted(sys.modules.items()):
+        if not modname.startswith(f"{package}.") or attr not in getattr(module, "__all__", ()):
+            continue
+        if getattr(module, attr, None) is not obj:
+            continue
+        doc = ModuleAnalyzer.for_module(modname).find_attr_docs().get(("", attr))
+        if doc:
+            lines[:] = list(doc)  # not the docstring of the value's type (``dict``)
+            return
+
+
 # -- napoleon quirk: prose before a colon in attribute docstrings -----------------------
 
-_PROSE = re.compile(r"^[A-Z][a-z]*( [A-Za-z0-9()-]+)+$")
+_PROSE = re.compile(r"^[A-Z][a-z']*( [A-Za-z0-9()'-]+)+$")
 
 
 def _keep_attribute_prose(
@@ -213,6 +356,9 @@ def _keep_attribute_prose(
 
 
 def setup(app: Any) -> None:
-    """Register the re-export resolver and the napoleon fix (after napoleon, priority 500)."""
+    """Register the reference resolvers and the napoleon fix (after napoleon, priority 500)."""
     app.connect("missing-reference", _resolve_reexport)
+    app.connect("missing-reference", _resolve_alias)
+    app.connect("missing-reference", _resolve_short_name)
+    app.connect("autodoc-process-docstring", _reexported_data_doc, priority=400)
     app.connect("autodoc-process-docstring", _keep_attribute_prose, priority=600)

@@ -87,6 +87,12 @@ labels; see :doc:`conditional`); ``--gif`` also films the generator on fixed noi
 ``OUT/progress.gif`` (see :doc:`visuals`). Started by ``torchrun``, the command trains on
 several devices (see :doc:`distributed`).
 
+The data comes from ``--data-root``, else ``$MNISTGAN_DATA_ROOT``, else the user cache
+folder. ``mnistgan train`` downloads it only with ``--download`` (which fetches nothing
+when the files are already there): without internet, a missing dataset stops the run at
+once with a message naming the folder and the flags that fix it (see
+:ref:`data-location`).
+
 .. code-block:: console
 
    $ mnistgan train --preset dcgan --epochs 20 --out runs/dcgan
@@ -130,8 +136,10 @@ above 85, so pass smaller ones for the 64-dimensional ``default`` and ``dcgan`` 
 
 .. code-block:: console
 
-   $ mnistgan traverse runs/vanilla/checkpoints/epoch_0100.pt --values -3 0 3 --out traverse.png
-   $ mnistgan traverse runs/dcgan/checkpoints/epoch_0020.pt --dims 0 10 20 --seeds 0 1 --labels
+   $ mnistgan traverse runs/vanilla/checkpoints/epoch_0100.pt --values -3 0 3 \\
+         --out traverse.png
+   $ mnistgan traverse runs/dcgan/checkpoints/epoch_0020.pt --dims 0 10 20 --seeds 0 1 \\
+         --labels
 
 .. code-block:: text
 

@@ -35,11 +35,21 @@ def _fixed_threads() -> None:
 
 @pytest.fixture(scope="session")
 def mnist_root() -> Path:
-    """The folder holding real MNIST (``MNISTGAN_DATA_ROOT``); tests that need it fail loudly."""
+    """The folder holding real MNIST; tests that need it fail loudly without one.
+
+    ``MNISTGAN_DATA_ROOT`` when set, else the user cache folder that the README's Quick
+    start (``mnistgan train --download``) fills.
+    """
     root = os.environ.get("MNISTGAN_DATA_ROOT")
-    if not root:
-        raise RuntimeError(
-            "MNISTGAN_DATA_ROOT is not set: point it at the folder that holds MNIST/raw "
-            "(on the project's machines: ../shared/data)"
-        )
-    return Path(root)
+    if root:
+        return Path(root)
+    from mnistgan.data import RAW_FILES, data_root
+
+    cached = data_root()
+    if all((cached / "MNIST" / "raw" / name).is_file() for name in RAW_FILES):
+        return cached
+    raise RuntimeError(
+        f"MNISTGAN_DATA_ROOT is not set and {cached} holds no MNIST: point the variable at "
+        "the folder that holds MNIST/raw (on the project's machines: ../shared/data), or "
+        "run 'mnistgan train --download' once on a machine with internet"
+    )

@@ -139,6 +139,18 @@ def test_missing_checkpoint_is_a_one_line_error(
     assert err.startswith("mnistgan: error:") and "\n" not in err and "nope.pt" in err
 
 
+def test_missing_data_error_names_the_cli_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``train`` without MNIST says to pass --download or --data-root, not the Python keywords."""
+    empty = tmp_path / "no-data"
+    assert main([*TRAIN, "--data-root", str(empty), "--out", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "pass --download" in err and "--data-root" in err, err
+    assert "download=True" not in err and "root=" not in err.replace("--data-root", ""), err
+    assert str(empty) in err and "MNISTGAN_DATA_ROOT" in err
+
+
 def test_garbage_checkpoint_is_a_one_line_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

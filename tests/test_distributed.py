@@ -97,6 +97,32 @@ class _StopAt(Callback):
             model.stop_training = True
 
 
+_GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guide" / "training.rst"
+
+
+def _guide_override() -> type[GAN]:
+    """The ``SmoothedGAN`` of the training guide, executed from the guide's own text."""
+    text = _GUIDE.read_text()
+    section = text[text.index("Overriding the step") :]
+    lines = section[section.index(">>> import torch") :].splitlines()
+    code = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith(">>> gan = SmoothedGAN"):
+            break
+        if stripped.startswith((">>> ", "... ")) or stripped in (">>>", "..."):
+            code.append(stripped[4:])
+    namespace: dict[str, Any] = {}
+    exec("\n".join(code), namespace)
+    smoothed: type[GAN] = namespace["SmoothedGAN"]
+    return smoothed
+
+
+def _smoothed_predrawn() -> type[GAN]:
+    """The guide's override with :class:`_PreDrawn`'s rank-sliced latents."""
+    return type("SmoothedPreDrawn", (_guide_override(), _PreDrawn), {})
+
+
 def _weights(gan: GAN) -> dict[str, Any]:
     """G, D and EMA state dicts plus the counters, for saving and comparing."""
     assert gan.ema is not None
@@ -156,6 +182,12 @@ def _worker(rank: int, port: int, tmp: Path, images: Tensor) -> None:
         stopping = GAN(_config())
         stopping.fit(loader, epochs=2, callbacks=[_StopAt(3)], progress=False)
         result["stopped_at"] = stopping.global_step
+
+        # 4. The training guide's train_step override, through the public seams.
+        seed_everything(0)
+        override = _smoothed_predrawn()(_config())
+        override.fit(loader, epochs=_EPOCHS, device="cpu", progress=False)
+        result["override"] = _weights(override)
     finally:
         dist.destroy_process_group()
     torch.save(result, tmp / f"result{rank}.pt")
@@ -234,6 +266,23 @@ def test_ddp_equals_one_process_on_the_global_batch(
     got = ddp_run["ranks"][0]["predrawn"]
     assert got["global_step"] == expected["global_step"] == _EPOCHS * 7
     _assert_equal(got, expected, "ddp vs single", atol=1e-6)
+
+
+def test_guide_override_trains_in_sync_under_ddp(ddp_run: dict[str, Any], images: Tensor) -> None:
+    """The training guide's train_step override ends with identical G, D and EMA on both
+    ranks, equal to one process on the global batch (it goes through the public seams)."""
+    rank0, rank1 = ddp_run["ranks"]
+    _assert_equal(rank0["override"], rank1["override"], "override ranks")
+    seed_everything(0)
+    single = _smoothed_predrawn()(_config())
+    single.fit(_Concatenated(images), epochs=_EPOCHS, strategy="single", progress=False)
+    expected = _weights(single)
+    assert rank0["override"]["global_step"] == expected["global_step"] == _EPOCHS * 7
+    _assert_equal(rank0["override"], expected, "override ddp vs single", atol=1e-6)
+    seed_everything(0)
+    fresh = _weights(_smoothed_predrawn()(_config()))
+    for net in ("generator", "discriminator"):  # and it trained
+        assert any(not torch.equal(fresh[net][k], expected[net][k]) for k in expected[net]), net
 
 
 def test_ddp_writes_files_from_rank_zero_only(ddp_run: dict[str, Any]) -> None:
@@ -346,8 +395,8 @@ def test_side_effect_callbacks_run_on_rank_zero_only() -> None:
     callbacks.append(_StopAt(1))
     rank1 = DistributedContext(1, 1, 2, torch.device("cpu"), "gloo")
     rank0 = DistributedContext(0, 0, 2, torch.device("cpu"), "gloo")
-    assert rank1._active_callbacks(callbacks) == callbacks[-1:]
-    assert rank0._active_callbacks(callbacks) == callbacks
+    assert rank1.active_callbacks(callbacks) == callbacks[-1:]
+    assert rank0.active_callbacks(callbacks) == callbacks
 
 
 def test_strategy_is_checked_and_single_process_by_default() -> None:

@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from mnistgan import GAN, ConfigError, NetworkSpec, get_preset
-from mnistgan.gan import _per_sample
+from mnistgan.gan._config import per_sample as _per_sample
 from strategies import FAMILIES, GanCase, builder_kwargs, seeds
 
 PRESETS = ["vanilla", "dcgan", "default"]

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     )
     from .gan import DCGAN, GAN
     from .presets import GANConfig, NetworkSpec, get_preset, list_presets, register_preset
+    from .pretrained import list_pretrained
     from .training import (
         Callback,
         History,
@@ -52,6 +53,7 @@ _LAZY = {
     "get_preset": "presets",
     "list_presets": "presets",
     "register_preset": "presets",
+    "list_pretrained": "pretrained",
     "Callback": "training",
     "History": "training",
     "HistoryWriter": "training",
@@ -81,6 +83,7 @@ __all__ = [
     "__version__",
     "get_preset",
     "list_presets",
+    "list_pretrained",
     "register_preset",
 ]
 

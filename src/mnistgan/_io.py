@@ -8,7 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "remove_stale_temps"]
+__all__ = [
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "remove_stale_temps",
+    "write_failure",
+]
 
 
 _TEMP_SUFFIX = ".tmp"
@@ -46,11 +52,25 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
-def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> Path:
+def atomic_write(
+    path: str | os.PathLike[str],
+    write: Callable[[IO[bytes]], object],
+    *,
+    check: Callable[[Path], object] | None = None,
+) -> Path:
     """Write a file through ``write(handle)`` into a temporary file, fsync, then rename.
 
-    The temporary file lives in the target's folder (so the rename is atomic) and is
-    removed if anything fails; the file at ``path`` is then untouched.
+    This is mnistgan's one way of writing a file: checkpoints, generator files, sample
+    grids, GIFs and history files all go through it. The temporary file lives in the
+    target's folder (so the rename is atomic; parent folders are created) and is
+    removed if anything fails, ``check`` included; the file at ``path`` is then
+    untouched. After the rename the folder is synced too, where the OS allows it.
+
+    Args:
+        path: The file to write.
+        write: Writes the content into the open binary handle.
+        check: Called with the temporary file's path once it is written and flushed,
+            before it replaces ``path``; raise to refuse the file.
 
     Example:
         >>> import tempfile, pathlib
@@ -68,13 +88,47 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[IO[bytes]], obje
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
+            if check is not None:
+                check(Path(tmp))
             os.fsync(handle.fileno())
         os.chmod(tmp, _default_mode())  # mkstemp makes 0600 files; use the usual 0666 & ~umask
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
     return path
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable, where the OS allows opening folders."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open a folder; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems refuse fsync on folders
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_failure(failed: str, path: Path, err: OSError) -> str:
+    """The message for an OS failure while writing ``path``: the file, the reason, a fix.
+
+    ``failed`` starts the message, e.g. ``"could not write checkpoint"``.
+
+    Example:
+        >>> write_failure("could not write grid", Path("a.png"), OSError(28, "No space"))
+        "could not write grid 'a.png': No space (OSError); the previous file ..."
+    """
+    reason = err.strerror or str(err)
+    return (
+        f"{failed} {str(path)!r}: {reason} ({type(err).__name__}); the "
+        "previous file at that path, if any, is unchanged. Check that the folder is "
+        "writable and the disk has free space, or write somewhere else"
+    )
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

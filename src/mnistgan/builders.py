@@ -21,15 +21,18 @@ nothing else of mnistgan, so other projects can import them on their own::
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Literal, TypeVar
 
 from torch import nn
 
+from ._checks import check_int
 from .conditioning import ConditionalDiscriminator, ConditionalGenerator, Conditioning
 from .errors import ConfigError
 from .layers import (
     ActLike,
+    LatentSequential,
     NormLike,
     conv_block,
     dcgan_init,
@@ -45,8 +48,11 @@ __all__ = [
     "conv_generator",
     "conv_pool_discriminator",
     "fc_conv_generator",
+    "get_builder",
+    "list_builders",
     "mlp_discriminator",
     "mlp_generator",
+    "register_builder",
 ]
 
 ImageShape = tuple[int, int, int]
@@ -60,9 +66,7 @@ _M = TypeVar("_M", bound=nn.Module)
 
 
 def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
-    return value
+    return check_int(value, name)
 
 
 def _widths(value: Sequence[int], name: str) -> tuple[int, ...]:
@@ -201,8 +205,13 @@ def _num_classes(num_classes: int | None, embed_dim: int | None) -> tuple[int | 
     return num_classes, embed
 
 
-def _generator(net: nn.Sequential, num_classes: int | None, embed: int) -> nn.Module:
-    return net if num_classes is None else ConditionalGenerator(net, num_classes, embed)
+def _generator(
+    net: nn.Sequential, latent_dim: int, num_classes: int | None, embed: int
+) -> nn.Module:
+    """The generator that takes latents ``(N, latent_dim)`` or ``(N, latent_dim, 1, 1)``."""
+    if num_classes is None:
+        return LatentSequential(latent_dim, OrderedDict(net._modules))
+    return ConditionalGenerator(net, num_classes, embed, latent_dim=latent_dim)
 
 
 def _discriminator(
@@ -280,7 +289,7 @@ def mlp_generator(
     c, h, w = shape
     layers["output"] = linear_block(in_features, c * h * w, norm="none", act=out_act)
     layers["unflatten"] = nn.Unflatten(1, shape)  # (N, C*H*W) -> (N, C, H, W)
-    return _generator(_apply_init(nn.Sequential(layers), init), classes, embed)
+    return _generator(_apply_init(nn.Sequential(layers), init), latent_dim, classes, embed)
 
 
 def mlp_discriminator(
@@ -442,7 +451,7 @@ def conv_generator(
     net: OrderedDict[str, nn.Module] = OrderedDict()
     net["unflatten"] = nn.Unflatten(1, (channels[0], 1, 1))  # (N, Z) -> (N, Z, 1, 1)
     _add_deconv_stack(net, channels, geometry, norm=norm, act=act, out_act=out_act, bias=bias)
-    return _generator(_apply_init(nn.Sequential(net), init), classes, embed)
+    return _generator(_apply_init(nn.Sequential(net), init), latent_dim, classes, embed)
 
 
 def conv_discriminator(
@@ -641,7 +650,7 @@ def fc_conv_generator(
     _add_deconv_stack(
         net, [*hidden, shape[0]], geometry, norm=norm, act=act, out_act=out_act, bias=bias
     )
-    return _generator(_apply_init(nn.Sequential(net), init), classes, embed)
+    return _generator(_apply_init(nn.Sequential(net), init), latent_dim, classes, embed)
 
 
 def conv_pool_discriminator(
@@ -714,12 +723,86 @@ def conv_pool_discriminator(
     return _discriminator(_apply_init(nn.Sequential(net), init), num_classes, conditioning)
 
 
-BUILDERS: dict[str, Callable[..., nn.Module]] = {
-    "mlp_generator": mlp_generator,
-    "mlp_discriminator": mlp_discriminator,
-    "conv_generator": conv_generator,
-    "conv_discriminator": conv_discriminator,
-    "fc_conv_generator": fc_conv_generator,
-    "conv_pool_discriminator": conv_pool_discriminator,
-}
-"""Builders by name, so a model configuration can name the builder it needs."""
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+
+BUILDERS: Mapping[str, Callable[..., nn.Module]] = MappingProxyType(_BUILDERS)
+"""Builders by name (a read-only view of the registry), so a model configuration can name
+the builder it needs; :func:`register_builder` adds to it."""
+
+_B = TypeVar("_B", bound=Callable[..., nn.Module])
+
+
+def register_builder(name: str) -> Callable[[_B], _B]:
+    """Register a network builder under ``name``, so a config's ``NetworkSpec`` can name it.
+
+    Use it as a decorator on a function with keyword-only arguments that returns an
+    ``nn.Module``. A generator builder receives ``latent_dim``, ``image_shape``,
+    ``out_act`` and ``num_classes``; a discriminator builder ``image_shape``,
+    ``num_classes`` and ``conditioning``; both receive the spec's own ``kwargs``. A
+    config naming the builder trains, checkpoints and loads by that name; in a fresh
+    process, register it again (e.g. in the module that defines it) before loading.
+
+    Raises:
+        ConfigError: If ``name`` is not a non-empty str or is already registered.
+
+    Example:
+        >>> register_builder("conv_generator")(conv_generator)
+        Traceback (most recent call last):
+        ...
+        mnistgan.errors.ConfigError: a builder named 'conv_generator' is already registered; ...
+    """
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"name must be a non-empty str, got {name!r}")
+
+    def decorator(fn: _B) -> _B:
+        if name in _BUILDERS:
+            raise ConfigError(
+                f"a builder named {name!r} is already registered; choose another name "
+                f"(taken: {list_builders()})"
+            )
+        if not callable(fn):
+            raise ConfigError(f"a builder must be callable, got {type(fn).__name__}")
+        _BUILDERS[name] = fn
+        return fn
+
+    return decorator
+
+
+def list_builders() -> list[str]:
+    """Names of the registered builders, sorted.
+
+    Example:
+        >>> list_builders()[:2]
+        ['conv_discriminator', 'conv_generator']
+    """
+    return sorted(_BUILDERS)
+
+
+def get_builder(name: str) -> Callable[..., nn.Module]:
+    """The builder registered under ``name``.
+
+    Raises:
+        ConfigError: If no builder has that name (the message lists the known ones).
+
+    Example:
+        >>> get_builder("mlp_generator") is mlp_generator
+        True
+    """
+    try:
+        return _BUILDERS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"unknown builder {name!r}; known builders: {list_builders()} (add your own "
+            "with mnistgan.builders.register_builder)"
+        ) from None
+
+
+for _builder in (
+    mlp_generator,
+    mlp_discriminator,
+    conv_generator,
+    conv_discriminator,
+    fc_conv_generator,
+    conv_pool_discriminator,
+):
+    register_builder(_builder.__name__)(_builder)

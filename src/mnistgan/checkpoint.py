@@ -32,14 +32,14 @@ import logging
 import os
 import pickle
 import re
-import secrets
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
 import torch
 
+from mnistgan._io import atomic_write, write_failure
 from mnistgan.errors import CheckpointError, ConfigError
 
 __all__ = [
@@ -180,44 +180,9 @@ def _unsafe_payload_error(
 # --------------------------------------------------------------------------- writing
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename inside ``folder`` durable, where the OS allows opening folders."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open a folder; the rename is still atomic
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # some filesystems refuse fsync on folders
-        pass
-    finally:
-        os.close(fd)
-
-
-def _open_temp(folder: Path, name: str) -> tuple[int, Path]:
-    """Create a fresh temporary file next to the target; permissions follow the umask."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temp = folder / f".{name}.{secrets.token_hex(6)}{_TMP_SUFFIX}"
-        try:
-            return os.open(temp, flags, 0o666), temp
-        except FileExistsError:  # pragma: no cover - 48 random bits collided
-            continue
-
-
-def _write_error(path: Path, err: OSError) -> CheckpointError:
-    """Build the error for an OS failure while writing ``path``."""
-    reason = err.strerror or str(err)
-    return CheckpointError(
-        f"could not write checkpoint {str(path)!r}: {reason} ({type(err).__name__}); the "
-        "previous file at that path, if any, is unchanged. Check that the folder is "
-        "writable and the disk has free space, or save somewhere else"
-    )
-
-
-def _write_payload(payload: dict[str, Any], handle: BinaryIO, temp: Path, target: Path) -> None:
-    """``torch.save`` into ``handle``, check a safe load reads it, add the trailer, fsync."""
-    writer = _HashingWriter(handle)
+def _write_payload(payload: dict[str, Any], handle: IO[bytes], target: Path) -> None:
+    """``torch.save`` into ``handle`` through a hashing writer, then the trailer."""
+    writer = _HashingWriter(cast(BinaryIO, handle))
     try:
         torch.save(payload, cast("IO[bytes]", writer))  # torch only calls write/flush
     except OSError:
@@ -226,15 +191,19 @@ def _write_payload(payload: dict[str, Any], handle: BinaryIO, temp: Path, target
         if writer.error is not None:
             raise writer.error from err
         raise _unsafe_payload_error(payload, target, err) from err
-    handle.flush()
-    try:
-        # "meta" skips the tensor bytes: this checks that unpickling is allowed, cheaply.
-        torch.load(temp, map_location="meta", weights_only=True)
-    except Exception as err:  # weights_only refusal (UnpicklingError) or other failure
-        raise _unsafe_payload_error(payload, target, err) from err
     handle.write(writer.trailer(FORMAT_VERSION))
-    handle.flush()
-    os.fsync(handle.fileno())
+
+
+def _safe_load_check(payload: dict[str, Any], target: Path) -> Callable[[Path], None]:
+    """A check that the written file loads with ``weights_only=True`` (tensor bytes skipped)."""
+
+    def check(temp: Path) -> None:
+        try:
+            torch.load(temp, map_location="meta", weights_only=True)
+        except Exception as err:  # weights_only refusal (UnpicklingError) or other failure
+            raise _unsafe_payload_error(payload, target, err) from err
+
+    return check
 
 
 def save_checkpoint(payload: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
@@ -284,24 +253,15 @@ def save_checkpoint(payload: Mapping[str, Any], path: str | os.PathLike[str]) ->
             "such as folder/epoch_0003.pt"
         )
 
-    folder = target.parent
-    temp: Path | None = None
+    content = dict(payload)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, temp = _open_temp(folder, target.name)
-        with os.fdopen(fd, "wb") as handle:
-            _write_payload(dict(payload), handle, temp, target)
-        os.replace(temp, target)
-        temp = None
+        atomic_write(
+            target,
+            lambda handle: _write_payload(content, handle, target),
+            check=_safe_load_check(content, target),
+        )
     except OSError as err:
-        raise _write_error(target, err) from err
-    finally:
-        if temp is not None:
-            try:
-                temp.unlink()
-            except OSError:  # pragma: no cover - nothing more can be done
-                _log.warning("could not remove the temporary file %s", temp)
-    _fsync_folder(folder)
+        raise CheckpointError(write_failure("could not write checkpoint", target, err)) from err
     _log.debug("saved checkpoint %s", target)
     return target
 

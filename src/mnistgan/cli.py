@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from . import __version__
+from ._checks import check_int
 from .data import DATASETS, make_loader
 from .device import resolve_device, seed_everything
 from .errors import MnistganError
 from .gan import GAN
 from .losses import list_losses
 from .presets import get_preset, list_presets
-from .training import HistoryWriter, ModelCheckpoint, SampleGrid
+from .training import HistoryWriter, ModelCheckpoint, ProgressBar, SampleGrid
 from .training.distributed import init_distributed, launched_by_torchrun, shutdown_distributed
 from .viz import (
     GifRecorder,
@@ -194,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
             "tensor file."
         ),
     )
-    sample.add_argument("checkpoint", type=Path, help="a checkpoint, or a .safetensors file")
+    _add_source(sample, "a checkpoint, or a .safetensors file")
     sample.add_argument(
         "--n", type=int, default=64, help="number of images (default: %(default)s)"
     )
@@ -226,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Grid whose rows sweep one latent dimension each over VALUES, other coordinates fixed."
         ),
     )
-    traverse.add_argument("checkpoint", type=Path)
+    _add_source(traverse, "a checkpoint")
     traverse.add_argument(
         "--dims",
         type=int,
@@ -266,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(one row per consecutive pair), as a PNG grid or, for --out *.gif, an animation."
         ),
     )
-    interp.add_argument("checkpoint", type=Path)
+    _add_source(interp, "a checkpoint")
     interp.add_argument(
         "--seeds",
         type=int,
@@ -472,6 +473,8 @@ def _train(args: argparse.Namespace) -> None:
         HistoryWriter(out / "history.json"),
         HistoryWriter(out / "history.csv"),
     ]
+    if not args.quiet:  # a bar on a terminal; in a file or a pipe, one line per epoch
+        callbacks.append(ProgressBar(bar=sys.stdout.isatty() and sys.stderr.isatty()))
     if args.gif:
         callbacks.append(
             GifRecorder(
@@ -487,7 +490,7 @@ def _train(args: argparse.Namespace) -> None:
         callbacks=callbacks,
         device=device,
         resume=args.resume,
-        progress=not args.quiet,
+        progress=False,
     )
     if not main:
         return
@@ -498,6 +501,33 @@ def _train(args: argparse.Namespace) -> None:
     )
     if args.gif:
         print(f"wrote {out / 'progress.gif'}")
+
+
+def _add_source(parser: argparse.ArgumentParser, what: str) -> None:
+    """The model to read: a CHECKPOINT argument, or --pretrained NAME_OR_PATH."""
+    parser.add_argument("checkpoint", type=Path, nargs="?", help=f"{what} (or --pretrained)")
+    parser.add_argument(
+        "--pretrained",
+        metavar="NAME_OR_PATH",
+        default=None,
+        help=(
+            "a pretrained model instead of a checkpoint: a shipped name "
+            "(mnistgan.list_pretrained()), a folder written by save_pretrained, or a "
+            "Hugging Face Hub id owner/name"
+        ),
+    )
+
+
+def _model(args: argparse.Namespace) -> GAN:
+    """The GAN that ``--pretrained`` or the checkpoint argument names (exactly one)."""
+    if (args.pretrained is None) == (args.checkpoint is None):
+        raise MnistganError(
+            "give a checkpoint or --pretrained NAME_OR_PATH (one of them), e.g. "
+            f"`mnistgan {args.command} --pretrained mnist`"
+        )
+    if args.pretrained is not None:
+        return GAN.from_pretrained(args.pretrained)
+    return GAN.load(args.checkpoint, restore_rng=False)
 
 
 def _load_for_sampling(path: Path, device: torch.device | None = None) -> GAN | Sampler:
@@ -525,7 +555,11 @@ def _export(args: argparse.Namespace) -> None:
 
 
 def _sample(args: argparse.Namespace) -> None:
-    gan = _load_for_sampling(args.checkpoint)
+    gan: GAN | Sampler
+    if args.checkpoint is not None and args.checkpoint.suffix.lower() == ".safetensors":
+        gan = _load_for_sampling(args.checkpoint)
+    else:
+        gan = _model(args)
     labels = (
         None if args.digit is None else (args.digit[0] if len(args.digit) == 1 else args.digit)
     )
@@ -546,7 +580,7 @@ def _sample(args: argparse.Namespace) -> None:
 
 
 def _traverse(args: argparse.Namespace) -> None:
-    gan = GAN.load(args.checkpoint, restore_rng=False)
+    gan = _model(args)
     seeds = args.seeds if args.seeds is not None else [args.seed]
     images = latent_traversal(gan, dims=args.dims, values=args.values, seed=seeds)
     labels: dict[str, Any] = {}
@@ -559,7 +593,7 @@ def _traverse(args: argparse.Namespace) -> None:
 
 
 def _interpolate(args: argparse.Namespace) -> None:
-    gan = GAN.load(args.checkpoint, restore_rng=False)
+    gan = _model(args)
     images = interpolate(gan, seeds=args.seeds, steps=args.steps, mode=args.mode)
     if args.out.suffix.lower() == ".gif":
         # One frame per step; several seed pairs play one after another.
@@ -661,9 +695,23 @@ def _presets(args: argparse.Namespace) -> None:
 
 
 def _positive(value: int, flag: str) -> int:
-    if value < 1:
-        raise MnistganError(f"{flag} must be a positive int, got {value}")
-    return value
+    return check_int(value, flag)
+
+
+def _in_cli_words(message: str, args: argparse.Namespace) -> str:
+    """Say the data errors' fixes with the command's flags instead of Python keywords.
+
+    The library's messages name ``download=True`` and ``root=``; on the command line
+    those are ``--download`` (``mnistgan train`` has it) and ``--data-root``.
+    """
+    download = "--download" if hasattr(args, "download") else "'mnistgan train --download'"
+    message = message.replace("pass download=True", f"pass {download}")
+    message = message.replace("with download=True", f"with {download}")
+    if hasattr(args, "data_root"):
+        message = message.replace("(or pass root=)", "(or pass --data-root)")
+        message = message.replace("so pass root=", "so pass --data-root=")
+        message = message.replace("the root= argument", "--data-root")
+    return message
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -684,7 +732,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.func(args)
     except (MnistganError, OSError) as err:
-        print(f"mnistgan: error: {err}", file=sys.stderr)
+        print(f"mnistgan: error: {_in_cli_words(str(err), args)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("mnistgan: interrupted; rerun with --resume auto to continue", file=sys.stderr)

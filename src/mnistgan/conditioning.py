@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from .errors import DataError
+from .layers import flat_latent
 
 __all__ = ["ConditionalDiscriminator", "ConditionalGenerator", "Conditioning", "check_labels"]
 
@@ -73,6 +74,8 @@ class ConditionalGenerator(nn.Module):
         net: A generator whose input size is ``latent_dim + embed_dim``.
         num_classes: Number of classes.
         embed_dim: Size of the label embedding.
+        latent_dim: Size of the latent vector, to check ``z``'s shape; ``z`` may also
+            come as ``(N, latent_dim, 1, 1)`` (the DCGAN convention).
 
     Example:
         >>> g = ConditionalGenerator(nn.Sequential(nn.Linear(8 + 4, 6)), 10, 4)
@@ -80,14 +83,18 @@ class ConditionalGenerator(nn.Module):
         torch.Size([3, 6])
     """
 
-    def __init__(self, net: nn.Module, num_classes: int, embed_dim: int) -> None:
+    def __init__(
+        self, net: nn.Module, num_classes: int, embed_dim: int, latent_dim: int | None = None
+    ) -> None:
         super().__init__()
         self.num_classes = num_classes
+        self.latent_dim = latent_dim
         self.embed = nn.Embedding(num_classes, embed_dim)
         self.net = net
 
     def forward(self, z: Tensor, y: Tensor) -> Tensor:
         """Images from latents ``z`` (N, latent_dim) and labels ``y`` (N,)."""
+        z = flat_latent(z, self.latent_dim)
         y = check_labels(y, z.size(0), self.num_classes)
         return self.net(torch.cat([z, self.embed(y).to(z.dtype)], dim=1))  # type: ignore[no-any-return]
 

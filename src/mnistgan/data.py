@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from mnistgan._checks import check_images_range, check_int
 from mnistgan.device import resolve_device
 from mnistgan.errors import BatchTypeError, ConfigError, DataError, DatasetNotFoundError
 
@@ -85,9 +86,7 @@ _RESIZE_CHUNK: Final = 4096  # images resized at once by load_tensors (bounds pe
 
 def _check_positive_int(value: object, name: str) -> int:
     """Return ``value`` if it is an int >= 1, else raise a ConfigError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}; pass e.g. {name}=64")
-    return value
+    return check_int(value, name, hint=f"pass e.g. {name}=64")
 
 
 def _check_optional_positive_int(value: object, name: str) -> int | None:
@@ -416,14 +415,9 @@ def _check_images(images: object) -> Tensor:
             f"images must be uint8 (0–255) or float in [0, 1], got dtype {images.dtype}; "
             "convert with images.to(torch.uint8) or images.float() / 255"
         )
-    if not bool(torch.isfinite(images).all()):
-        raise DataError("images contain NaN or infinite values; clean the data first")
-    lo, hi = float(images.min()), float(images.max())
-    if lo < 0.0 or hi > 1.0:
-        raise DataError(
-            f"float images must lie in [0, 1], got values in [{lo:.4g}, {hi:.4g}]; pass "
-            "the images before Normalize (e.g. ToTensor output) or uint8 pixels"
-        )
+    check_images_range(
+        images, "pass the images before Normalize (e.g. ToTensor output) or uint8 pixels"
+    )
     return images
 
 

@@ -28,6 +28,7 @@ from mnistgan.errors import ConfigError
 __all__ = [
     "Precision",
     "autocast",
+    "check_precision",
     "get_rng_state",
     "grad_scaler",
     "maybe_compile",
@@ -351,8 +352,16 @@ def move_to_device(obj: _T, device: torch.device, *, non_blocking: bool = False)
     return cast(_T, _move(obj, device, non_blocking))
 
 
-def _check_precision(precision: object) -> None:
-    """Raise :class:`ConfigError` unless ``precision`` is one of ``"32"``, ``"bf16"``, ``"16"``."""
+def check_precision(precision: object) -> None:
+    """Raise :class:`ConfigError` unless ``precision`` is one of ``"32"``, ``"bf16"``, ``"16"``.
+
+    Example:
+        >>> check_precision("bf16")
+        >>> check_precision("fp8")
+        Traceback (most recent call last):
+        ...
+        mnistgan.errors.ConfigError: precision must be one of "32", "bf16" or "16", got 'fp8'; ...
+    """
     if not isinstance(precision, str) or precision not in _PRECISIONS:
         raise ConfigError(
             f'precision must be one of "32", "bf16" or "16", got {precision!r}; use "32" '
@@ -382,7 +391,7 @@ def autocast(
         ...     (a @ a).dtype
         torch.bfloat16
     """
-    _check_precision(precision)
+    check_precision(precision)
     if precision == "32":
         return contextlib.nullcontext()
     if precision == "bf16":
@@ -430,7 +439,7 @@ def grad_scaler(device: torch.device, precision: Precision) -> torch.amp.GradSca
         >>> grad_scaler(torch.device("cpu"), "bf16") is None
         True
     """
-    _check_precision(precision)
+    check_precision(precision)
     if precision == "16" and device.type == "cuda":
         return torch.amp.GradScaler(device.type)
     return None

@@ -48,7 +48,7 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -57,10 +57,7 @@ from . import __version__
 from ._io import atomic_write_bytes
 from .errors import CheckpointError, ConfigError
 from .presets import GANConfig
-from .sampling import Sampler
-
-if TYPE_CHECKING:
-    from .gan import GAN
+from .sampling import HasSampler, Sampler
 
 __all__ = [
     "GENERATOR_FORMAT_VERSION",
@@ -92,12 +89,13 @@ _SUFFIXES: dict[str, ExportFormat] = {
 
 
 def _as_sampler(source: object) -> Sampler:
+    """``source`` if it is a Sampler, else its ``sampler()`` (a GAN's, for instance)."""
     if isinstance(source, Sampler):
         return source
-    from .gan import GAN  # the GAN imports much of the package; only needed here
-
-    if isinstance(source, GAN):
-        return Sampler.from_gan(source)
+    if isinstance(source, HasSampler):
+        sampler = source.sampler()
+        if isinstance(sampler, Sampler):
+            return sampler
     raise ConfigError(
         f"expected a mnistgan GAN or Sampler, got {type(source).__name__}; load a checkpoint "
         f"with GAN.load(path) or a generator file with load_sampler(path)"
@@ -154,7 +152,7 @@ def _safetensors_torch() -> Any:
     return safetensors.torch
 
 
-def save_generator(source: GAN | Sampler, path: str | os.PathLike[str]) -> Path:
+def save_generator(source: HasSampler | Sampler, path: str | os.PathLike[str]) -> Path:
     """Write a GAN's sampling generator to one ``.safetensors`` file, with its config.
 
     The weights are those :meth:`mnistgan.GAN.sample` uses: the EMA generator's when
@@ -379,7 +377,9 @@ def _example_inputs(sampler: Sampler, batch_size: int) -> tuple[Tensor, ...]:
     return z, torch.arange(batch_size) % sampler.num_classes  # (B,)
 
 
-def export_program(source: GAN | Sampler, *, batch_size: int = 2) -> torch.export.ExportedProgram:
+def export_program(
+    source: HasSampler | Sampler, *, batch_size: int = 2
+) -> torch.export.ExportedProgram:
     """The sampling generator (EMA if present) as a ``torch.export`` program, on the CPU.
 
     The program is traced in eval mode with a dynamic batch size; it takes ``z``
@@ -445,7 +445,7 @@ def _onnx_bytes(
 
 
 def export_generator(
-    source: GAN | Sampler,
+    source: HasSampler | Sampler,
     path: str | os.PathLike[str],
     *,
     format: ExportFormat | None = None,

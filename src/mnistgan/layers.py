@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 
 __all__ = [
     "ACTIVATIONS",
@@ -285,3 +285,55 @@ def dcgan_init(module: nn.Module) -> None:
     elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+# --------------------------------------------------------------------------- latent input
+
+
+def flat_latent(z: Tensor, latent_dim: int | None) -> Tensor:
+    """``z`` as ``(N, latent_dim)``: also accepts the DCGAN convention ``(N, latent_dim, 1, 1)``.
+
+    Raises:
+        DataError: For any other shape; the message names the expected and the received one.
+
+    Example:
+        >>> import torch
+        >>> flat_latent(torch.zeros(2, 8, 1, 1), 8).shape
+        torch.Size([2, 8])
+        >>> flat_latent(torch.zeros(2, 8, 2), 8)
+        Traceback (most recent call last):
+        ...
+        mnistgan.errors.DataError: latent vectors must have shape (N, 8) or (N, 8, 1, 1), ...
+    """
+    if z.dim() == 4 and z.shape[2] == 1 and z.shape[3] == 1:
+        z = z.flatten(1)  # (N, Z, 1, 1) -> (N, Z)
+    if z.dim() != 2 or (latent_dim is not None and z.shape[1] != latent_dim):
+        width = "latent_dim" if latent_dim is None else str(latent_dim)
+        raise DataError(
+            f"latent vectors must have shape (N, {width}) or (N, {width}, 1, 1), got "
+            f"{tuple(z.shape)}; draw them with torch.randn(N, {width})"
+        )
+    return z
+
+
+class LatentSequential(nn.Sequential):
+    """A generator's layers, run on latent vectors ``(N, latent_dim)`` or ``(N, latent_dim,
+    1, 1)`` (the DCGAN convention); any other shape raises an error naming both.
+
+    It is an ``nn.Sequential`` in every other way (same children, same state-dict keys).
+
+    Example:
+        >>> import torch
+        >>> g = LatentSequential(4, nn.Linear(4, 6))
+        >>> g(torch.randn(3, 4)).shape, g(torch.randn(3, 4, 1, 1)).shape
+        (torch.Size([3, 6]), torch.Size([3, 6]))
+    """
+
+    def __init__(self, latent_dim: int, *args: nn.Module | dict[str, nn.Module]) -> None:
+        super().__init__(*args)  # type: ignore[arg-type]
+        self.latent_dim = latent_dim
+
+    def forward(self, z: Tensor) -> Tensor:
+        """Images from latent vectors."""
+        out: Tensor = super().forward(flat_latent(z, self.latent_dim))  # type: ignore[no-untyped-call]
+        return out

@@ -23,9 +23,8 @@ wgan-gp    :func:`wasserstein_d_loss` + penalty  :func:`wasserstein_g_loss`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +33,10 @@ from torch import Tensor
 from mnistgan.errors import ConfigError
 
 __all__ = [
+    "GRADIENT_PENALTY",
     "GANLoss",
+    "Penalty",
+    "PenaltyInputs",
     "bce_d_loss",
     "bce_g_loss",
     "get_loss",
@@ -45,7 +47,9 @@ __all__ = [
     "lsgan_d_loss",
     "lsgan_g_loss",
     "minimax_g_loss",
+    "r1",
     "r1_penalty",
+    "register_loss",
     "wasserstein_d_loss",
     "wasserstein_g_loss",
 ]
@@ -477,12 +481,103 @@ def r1_penalty(real_logits: Tensor, real: Tensor) -> Tensor:
         return _per_sample_sq_norm(grad).mean()
 
 
+# --------------------------------------------------------------------------- penalties as data
+
+
+@dataclass(frozen=True)
+class PenaltyInputs:
+    """What a discriminator penalty may read, for one D update of the training step.
+
+    Attributes:
+        critic: Maps a batch of images to the discriminator's real/fake logits
+            ``(N,)``, run as training runs it (precision, compile, DDP), with the
+            real batch's labels for a conditional model.
+        real: The real batch, in the generator's range. It requires grad when a
+            penalty of the step has :attr:`Penalty.needs_real_grad`.
+        fake: The generated batch, detached.
+        real_logits: The discriminator's logits on ``real`` from this update's pass.
+    """
+
+    critic: Callable[[Tensor], Tensor]
+    real: Tensor
+    fake: Tensor
+    real_logits: Tensor
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """A regulariser the training step adds to the discriminator's loss.
+
+    The step adds ``weight * fn(inputs)`` for every penalty of its loss (and R1 when
+    the config's ``r1_gamma`` is set), in order: a new regulariser is one entry in
+    :attr:`GANLoss.penalties`, not a change to the step.
+
+    Attributes:
+        name: A short name, for messages.
+        fn: ``fn(inputs: PenaltyInputs) -> scalar tensor``.
+        weight: The weight, or the name of the :class:`~mnistgan.presets.GANConfig`
+            field that holds it (``"gp_weight"``), read when the model is built.
+        needs_real_grad: The penalty differentiates with respect to the real batch
+            (as R1 does): the step makes ``real`` require grad before D's pass.
+
+    Example:
+        >>> import torch
+        >>> logit_l2 = Penalty("logit_l2", lambda i: i.real_logits.pow(2).mean(), 0.1)
+        >>> inputs = PenaltyInputs(lambda x: x.sum((1, 2, 3)), torch.ones(2, 1, 2, 2),
+        ...                        torch.zeros(2, 1, 2, 2), torch.tensor([1.0, 3.0]))
+        >>> logit_l2.fn(inputs).item()
+        5.0
+    """
+
+    name: str
+    fn: Callable[[PenaltyInputs], Tensor]
+    weight: float | str = 1.0
+    needs_real_grad: bool = False
+
+    def __post_init__(self) -> None:
+        if not callable(self.fn):
+            raise ConfigError(
+                f"Penalty {self.name!r}: fn must be callable as fn(inputs) -> tensor, got "
+                f"{type(self.fn).__name__}"
+            )
+        weight = self.weight
+        if not isinstance(weight, str) and (
+            isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight < 0
+        ):
+            raise ConfigError(
+                f"Penalty {self.name!r}: weight must be a float >= 0 or the name of a "
+                f"GANConfig field such as 'gp_weight', got {weight!r}"
+            )
+
+
+def _gradient_penalty_term(inputs: PenaltyInputs) -> Tensor:
+    return gradient_penalty(inputs.critic, inputs.real, inputs.fake)
+
+
+def _r1_term(inputs: PenaltyInputs) -> Tensor:
+    return r1_penalty(inputs.real_logits, inputs.real)
+
+
+GRADIENT_PENALTY = Penalty("gradient_penalty", _gradient_penalty_term, weight="gp_weight")
+"""WGAN-GP's :func:`gradient_penalty`, weighted by ``config.gp_weight``."""
+
+
+def r1(gamma: float) -> Penalty:
+    """The R1 penalty with weight ``gamma / 2`` (what ``GANConfig(r1_gamma=gamma)`` adds).
+
+    Example:
+        >>> r1(10.0).weight, r1(10.0).needs_real_grad
+        (5.0, True)
+    """
+    return Penalty("r1", _r1_term, weight=gamma / 2, needs_real_grad=True)
+
+
 # --------------------------------------------------------------------------- registry
 
 
 @dataclass(frozen=True)
 class GANLoss:
-    """A named pair of discriminator and generator losses.
+    """A named pair of discriminator and generator losses, with the penalties they need.
 
     Attributes:
         name: The name :func:`get_loss` knows it by.
@@ -491,8 +586,10 @@ class GANLoss:
         probabilities: True for the BCE family (``"bce"``, ``"minimax"``), where
             ``sigmoid(logit)`` is the discriminator's probability that a sample is
             real; used for logging ``D(x)`` and ``D(G(z))``.
-        gradient_penalty: True for ``"wgan-gp"``: the training step adds
-            ``gp_weight * gradient_penalty(...)`` to the discriminator loss.
+        gradient_penalty: True for ``"wgan-gp"``: shorthand for
+            :data:`GRADIENT_PENALTY` among :attr:`penalties`.
+        penalties: Regularisers the training step adds to the discriminator's loss
+            (:class:`Penalty`), in order.
 
     Example:
         >>> import torch
@@ -501,36 +598,84 @@ class GANLoss:
         True
         >>> custom.g_loss(torch.tensor([1.0])).item()
         -1.0
+        >>> [p.name for p in get_loss("wgan-gp").penalties]
+        ['gradient_penalty']
     """
 
     name: str
     d_loss: Callable[[Tensor, Tensor], Tensor]
     g_loss: Callable[[Tensor], Tensor]
-    probabilities: bool
-    gradient_penalty: bool
+    probabilities: bool = False
+    gradient_penalty: bool = False
+    penalties: tuple[Penalty, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"GANLoss name must be a non-empty str, got {self.name!r}")
+        penalties = tuple(self.penalties)
+        for penalty in penalties:
+            if not isinstance(penalty, Penalty):
+                raise ConfigError(
+                    f"GANLoss {self.name!r}: penalties must be Penalty objects, got "
+                    f"{type(penalty).__name__}"
+                )
+        if self.gradient_penalty and GRADIENT_PENALTY not in penalties:
+            penalties = (GRADIENT_PENALTY, *penalties)
+        object.__setattr__(self, "penalties", penalties)
 
 
-_LOSSES: Mapping[str, GANLoss] = MappingProxyType(
-    {
-        "bce": GANLoss("bce", bce_d_loss, bce_g_loss, probabilities=True, gradient_penalty=False),
-        "minimax": GANLoss(
-            "minimax", bce_d_loss, minimax_g_loss, probabilities=True, gradient_penalty=False
-        ),
-        "lsgan": GANLoss(
-            "lsgan", lsgan_d_loss, lsgan_g_loss, probabilities=False, gradient_penalty=False
-        ),
-        "hinge": GANLoss(
-            "hinge", hinge_d_loss, hinge_g_loss, probabilities=False, gradient_penalty=False
-        ),
-        "wgan-gp": GANLoss(
-            "wgan-gp",
-            wasserstein_d_loss,
-            wasserstein_g_loss,
-            probabilities=False,
-            gradient_penalty=True,
-        ),
-    }
-)
+_LOSSES: dict[str, GANLoss] = {}
+
+
+def register_loss(loss: GANLoss) -> GANLoss:
+    """Make ``loss`` known by its name, so a :class:`~mnistgan.presets.GANConfig` can name it.
+
+    A config that names a registered loss is trained, checkpointed and loaded by that
+    name; in a fresh process, register the loss again (e.g. in the module that
+    defines it) before loading.
+
+    Args:
+        loss: The loss pair; :attr:`GANLoss.name` is the name it is registered under
+            (lower case, ``-`` for ``_``).
+
+    Returns:
+        ``loss``, so the call can stand at a module's top level.
+
+    Raises:
+        ConfigError: If ``loss`` is not a :class:`GANLoss` or its name is taken.
+
+    Example:
+        >>> register_loss(GANLoss("bce", bce_d_loss, bce_g_loss, True))
+        Traceback (most recent call last):
+        ...
+        mnistgan.errors.ConfigError: a loss named 'bce' is already registered; ...
+    """
+    if not isinstance(loss, GANLoss):
+        raise ConfigError(
+            f"register_loss takes a GANLoss(name, d_loss, g_loss, ...), got {type(loss).__name__}"
+        )
+    key = _key(loss.name)
+    if key in _LOSSES:
+        raise ConfigError(
+            f"a loss named {loss.name!r} is already registered; choose another name "
+            f"(taken: {list_losses()})"
+        )
+    _LOSSES[key] = loss
+    return loss
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("_", "-")
+
+
+for _loss in (
+    GANLoss("bce", bce_d_loss, bce_g_loss, probabilities=True),
+    GANLoss("minimax", bce_d_loss, minimax_g_loss, probabilities=True),
+    GANLoss("lsgan", lsgan_d_loss, lsgan_g_loss),
+    GANLoss("hinge", hinge_d_loss, hinge_g_loss),
+    GANLoss("wgan-gp", wasserstein_d_loss, wasserstein_g_loss, gradient_penalty=True),
+):
+    register_loss(_loss)
 
 
 def list_losses() -> list[str]:
@@ -573,11 +718,10 @@ def get_loss(name: str | GANLoss = "bce") -> GANLoss:
             f"loss must be a loss name (str) or a GANLoss, got {type(name).__name__}; "
             f"use one of {list_losses()}"
         )
-    key = name.strip().lower().replace("_", "-")
     try:
-        return _LOSSES[key]
+        return _LOSSES[_key(name)]
     except KeyError:
         raise ConfigError(
             f"loss must be one of {list_losses()}, got {name!r}; pick a known name or "
-            "pass a GANLoss(name, d_loss, g_loss, probabilities, gradient_penalty)"
+            "register your own with mnistgan.losses.register_loss(GANLoss(...))"
         ) from None

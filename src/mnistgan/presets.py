@@ -33,9 +33,10 @@ from typing import Any, Literal
 
 from torch import nn
 
-from .builders import BUILDERS, ImageShape
+from ._checks import check_int
+from .builders import ImageShape, get_builder
 from .errors import ConfigError
-from .losses import get_loss
+from .losses import GANLoss, get_loss
 
 __all__ = [
     "GANConfig",
@@ -61,7 +62,8 @@ class NetworkSpec:
     both networks consistently.
 
     Args:
-        builder: A name in :data:`mnistgan.builders.BUILDERS`.
+        builder: A name registered with :func:`mnistgan.builders.register_builder` (the
+            built-in builders are; see :func:`mnistgan.builders.list_builders`).
         kwargs: Plain-value keyword arguments for the builder.
 
     Example:
@@ -74,8 +76,7 @@ class NetworkSpec:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.builder not in BUILDERS:
-            raise ConfigError(f"builder must be one of {sorted(BUILDERS)}, got {self.builder!r}")
+        get_builder(self.builder)  # an unknown name lists the known ones
         if not isinstance(self.kwargs, Mapping):
             raise ConfigError(
                 f"kwargs must be a mapping of builder arguments, got {self.kwargs!r}"
@@ -85,7 +86,7 @@ class NetworkSpec:
 
     def build(self, **shared: Any) -> nn.Module:
         """Call the builder with ``kwargs`` plus the ``shared`` arguments."""
-        return BUILDERS[self.builder](**shared, **self.kwargs)
+        return get_builder(self.builder)(**shared, **self.kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-value form, for checkpoints."""
@@ -186,9 +187,7 @@ class GANConfig:
                 raise ConfigError(f"{name} must be a tuple, got {value!r}")
             object.__setattr__(self, name, tuple(value))
         for name in ("latent_dim", "batch_size", "epochs", "d_steps", "g_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive int, got {value!r}")
+            check_int(getattr(self, name), name)
         if len(self.image_shape) != 3 or not all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in self.image_shape
         ):
@@ -198,6 +197,18 @@ class GANConfig:
             )
         if self.output not in _OUTPUTS:
             raise ConfigError(f"output must be one of {list(_OUTPUTS)}, got {self.output!r}")
+        if isinstance(self.loss, GANLoss):
+            # A config holds the loss's name, so that it saves as plain data and loads by name.
+            try:
+                registered = get_loss(self.loss.name) is self.loss
+            except ConfigError:
+                registered = False
+            if not registered:
+                raise ConfigError(
+                    f"loss {self.loss.name!r} is a GANLoss object that is not registered; "
+                    "register it with mnistgan.losses.register_loss(loss) and pass its name"
+                )
+            object.__setattr__(self, "loss", self.loss.name)
         get_loss(self.loss)
         for name in ("lr_g", "lr_d"):
             if not _is_number(getattr(self, name)) or getattr(self, name) <= 0:

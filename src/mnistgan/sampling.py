@@ -9,25 +9,34 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
 
+from ._checks import check_int
 from .conditioning import check_labels
 from .device import resolve_device
-from .errors import ConfigError, DataError
+from .errors import CheckpointError, ConfigError, DataError
 from .presets import GANConfig
+from .pretrained._format import read_pretrained
+from .pretrained._hub import resolve
 
-if TYPE_CHECKING:
-    from .gan import GAN
-
-__all__ = ["Sampler"]
+__all__ = ["HasSampler", "Sampler"]
 
 _UNCONDITIONAL = (
     "labels need a conditional model; build it with num_classes=10 (e.g. DCGAN(num_classes=10))"
 )
+
+
+@runtime_checkable
+class HasSampler(Protocol):
+    """Anything that can hand out its :class:`Sampler`, such as :class:`mnistgan.GAN`;
+    :mod:`mnistgan.export` takes one of these or a :class:`Sampler`."""
+
+    def sampler(self) -> Sampler:
+        """The generator and what it takes to sample from it."""
+        ...
 
 
 class Sampler:
@@ -73,18 +82,51 @@ class Sampler:
         self.info: dict[str, Any] = dict(info) if info is not None else {}
 
     @classmethod
-    def from_gan(cls, gan: GAN) -> Sampler:
-        """The sampling half of ``gan``: its EMA generator if it has one, else its generator.
+    def from_gan(cls, gan: HasSampler) -> Sampler:
+        """The sampling half of ``gan`` (anything with a ``sampler()`` method, such as
+        :class:`mnistgan.GAN`): its EMA generator if it has one, else its generator.
 
         The module is shared, not copied.
         """
-        net = gan.ema.module if gan.ema is not None else gan.generator
-        info = {
-            "weights": "ema" if gan.ema is not None else "generator",
-            "custom_network": bool(gan.custom_networks),
-            "channels_last": bool(gan.channels_last),
-        }
-        return cls(net, gan.config, info=info)
+        return gan.sampler()
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike[str],
+        *,
+        device: str | torch.device | None = None,
+        revision: str | None = None,
+    ) -> Sampler:
+        """The generator of a pretrained folder, without a discriminator (see
+        :meth:`mnistgan.GAN.from_pretrained` for the names and paths it takes).
+
+        Example:
+            >>> import tempfile
+            >>> from mnistgan import GAN
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     _ = GAN.from_preset("vanilla").save_pretrained(folder)
+            ...     Sampler.from_pretrained(folder).sample(2).shape
+            torch.Size([2, 1, 28, 28])
+        """
+        folder, checksums = resolve(name_or_path, revision=revision)
+        found = read_pretrained(folder, expected_sha256=checksums)
+        if found.info.get("custom_network"):
+            raise CheckpointError(
+                f"{found.source!r} was saved from a custom generator that its config "
+                "cannot rebuild"
+            )
+        generator = found.config.build_generator()
+        if found.info.get("channels_last"):
+            generator.to(memory_format=torch.channels_last)  # as the GAN sampled
+        try:
+            generator.load_state_dict(found.generator)
+        except (RuntimeError, KeyError, ValueError) as err:
+            raise CheckpointError(
+                f"the weights in {found.source!r} do not fit the generator ({err})"
+            ) from err
+        sampler = cls(generator.eval(), found.config, info=found.info)
+        return sampler.to(device) if device is not None else sampler
 
     @property
     def latent_dim(self) -> int:
@@ -154,8 +196,7 @@ class Sampler:
             raise DataError(
                 "z must hold finite real values; draw it with sampler.sample_latent(N)"
             )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"batch_size must be a positive int, got {batch_size!r}")
+        check_int(batch_size, "batch_size")
         device = self.device
         if self.num_classes is not None:
             if labels is None:
@@ -208,8 +249,7 @@ class Sampler:
             >>> Sampler.from_gan(DCGAN(num_classes=10)).sample(3, labels=7).shape
             torch.Size([3, 1, 28, 28])
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ConfigError(f"n must be an int >= 0, got {n!r}")
+        check_int(n, "n", minimum=0)
         gen = None
         if seed is not None:
             if isinstance(seed, bool) or not isinstance(seed, int):
@@ -226,12 +266,6 @@ class Sampler:
             raise DataError(_UNCONDITIONAL)
         y = None if labels is None else _labels_for(n, labels, self.num_classes)
         return self.generate(self.sample_latent(n, generator=gen), y)
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write this generator to a file (see :func:`mnistgan.export.save_generator`)."""
-        from .export import save_generator  # export needs safetensors; load it only here
-
-        return save_generator(self, path)
 
 
 def _labels_for(n: int, labels: int | Sequence[int] | Tensor, num_classes: int | None) -> Tensor:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from .._checks import check_int
 from ..errors import ConfigError
 from ..training.callbacks import Callback
 
@@ -85,12 +86,6 @@ def flatten_hparams(values: Mapping[str, Any], prefix: str = "") -> dict[str, An
     return flat
 
 
-def _positive(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
 class TensorBoardLogger(Callback):
     """Log losses, D outputs, epoch values, sample grids and hyper-parameters to TensorBoard.
 
@@ -134,18 +129,15 @@ class TensorBoardLogger(Callback):
     ) -> None:
         self._writer_class = _summary_writer_class()  # fail now, not when fit starts
         self.log_dir = Path(log_dir)
-        self.every_n_steps = _positive(every_n_steps, "every_n_steps")
-        if isinstance(n_images, bool) or not isinstance(n_images, int) or n_images < 0:
-            raise ConfigError(f"n_images must be an int >= 0, got {n_images!r}")
+        self.every_n_steps = check_int(every_n_steps, "every_n_steps")
+        check_int(n_images, "n_images", minimum=0)
         self.n_images = n_images
-        self.nrow = _positive(nrow, "nrow")
+        self.nrow = check_int(nrow, "nrow")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"seed must be an int, got {seed!r}")
         self.seed = seed
         self.noise: Tensor | None = None
         self.writer: Any = None
-        self._epoch_step: int | None = None  # global step of the last epoch row
-        self._epoch_logged: set[str] = set()  # its keys already written
 
     # ------------------------------------------------------------------ hooks
 
@@ -161,11 +153,6 @@ class TensorBoardLogger(Callback):
             generator = torch.Generator().manual_seed(self.seed)
             self.noise = torch.randn(self.n_images, model.latent_dim, generator=generator)
         self._log_hparams(model)
-        self._epoch_step, self._epoch_logged = None, set()
-
-    def on_epoch_start(self, model: GAN, epoch: int, logs: dict[str, Any]) -> None:
-        """Write epoch values that callbacks added after the last epoch was logged."""
-        self._log_late_epoch_values(model)
 
     def on_batch_end(self, model: GAN, batch_index: int, logs: dict[str, Tensor]) -> None:
         """Every ``every_n_steps`` steps, write the step's values (one device sync)."""
@@ -187,13 +174,16 @@ class TensorBoardLogger(Callback):
         for key, number in values.items():
             self.writer.add_scalar(f"train/{key}", number, step)
 
-    def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
-        """Write the epoch row and the sample grid, then flush to disk."""
+    def on_checkpoint(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
+        """Write the epoch row and the sample grid, then flush to disk.
+
+        This runs in the save phase, after every callback's ``on_epoch_end``, so the row
+        holds the values other callbacks (metrics, monitors) added for the epoch.
+        """
         if self.writer is None:
             return
         step = model.global_step
-        self._epoch_step, self._epoch_logged = step, set()
-        self._write_epoch_values(logs, step)
+        self._write_epoch_values(model.history.epochs[-1] if model.history.epochs else logs, step)
         if self.noise is not None and self.n_images:
             from torchvision.utils import make_grid  # type: ignore[import-untyped,unused-ignore]
 
@@ -203,8 +193,7 @@ class TensorBoardLogger(Callback):
         self.writer.flush()
 
     def on_fit_end(self, model: GAN, logs: dict[str, Any]) -> None:
-        """Write late epoch values and close the event file."""
-        self._log_late_epoch_values(model)
+        """Close the event file."""
         self.close()
 
     def on_exception(self, model: GAN, error: BaseException) -> None:
@@ -232,7 +221,7 @@ class TensorBoardLogger(Callback):
 
     def _write_epoch_values(self, row: Mapping[str, Any], step: int) -> None:
         for key, value in row.items():
-            if key == "epoch" or key in self._epoch_logged:
+            if key == "epoch":
                 continue
             try:
                 number = float(value)
@@ -240,12 +229,6 @@ class TensorBoardLogger(Callback):
                 logger.debug("not logging epoch value %s=%r: not a number", key, value)
                 continue
             self.writer.add_scalar(f"epoch/{key}", number, step)
-            self._epoch_logged.add(key)
-
-    def _log_late_epoch_values(self, model: GAN) -> None:
-        if self.writer is None or self._epoch_step is None or not model.history.epochs:
-            return
-        self._write_epoch_values(model.history.epochs[-1], self._epoch_step)
 
     def _log_hparams(self, model: GAN) -> None:
         from torch.utils.tensorboard.summary import hparams

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from mnistgan._checks import check_int
 from mnistgan.device import resolve_device
 from mnistgan.errors import ConfigError, DataError
 from mnistgan.metrics.evaluate import (
@@ -29,12 +30,6 @@ if TYPE_CHECKING:
 __all__ = ["MetricsCallback"]
 
 logger = logging.getLogger(__name__)
-
-
-def _positive(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 class MetricsCallback(Callback):
@@ -87,13 +82,12 @@ class MetricsCallback(Callback):
         prefix: str = "",
         classes: bool = False,
     ) -> None:
-        self.every = _positive(every, "every")
-        self.n = _positive(n, "n")
-        self.batch_size = _positive(batch_size, "batch_size")
-        self.kid_subsets = _positive(kid_subsets, "kid_subsets")
-        self.kid_subset_size = _positive(kid_subset_size, "kid_subset_size")
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
+        self.every = check_int(every, "every")
+        self.n = check_int(n, "n")
+        self.batch_size = check_int(batch_size, "batch_size")
+        self.kid_subsets = check_int(kid_subsets, "kid_subsets")
+        self.kid_subset_size = check_int(kid_subset_size, "kid_subset_size")
+        check_int(seed, "seed", minimum=0)
         if not isinstance(prefix, str):
             raise ConfigError(f"prefix must be a str, got {type(prefix).__name__}")
         if real is not None and not isinstance(real, (Tensor, FeatureSet)):

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from mnistgan._checks import check_int
 from mnistgan.data import data_root, load_tensors
 from mnistgan.device import resolve_device
 from mnistgan.errors import ConfigError, DataError
@@ -153,12 +154,6 @@ def _default_extractor(device: torch.device) -> ClassifierFeatures:
     return _DEFAULT_EXTRACTORS[key]
 
 
-def _positive(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
 def prepare_images(images: object, name: str = "images") -> Tensor:
     """Check images and bring them to what the extractors take: float ``(N, 1, 28, 28)`` in [0, 1].
 
@@ -246,7 +241,7 @@ def extract_features(
         >>> extract_features(torch.rand(5, 1, 28, 28), device="cpu").features.shape
         torch.Size([5, 128])
     """
-    _positive(batch_size, "batch_size")
+    check_int(batch_size, "batch_size")
     x = prepare_images(images)
     run = extractor if extractor is not None else _default_extractor(resolve_device(device))
     if not callable(run):
@@ -316,7 +311,7 @@ def _generate(
             "latent_dim is needed to draw latent vectors for a generator callable; pass "
             "evaluate(G, n, latent_dim=100), or pass a GAN or a tensor of images"
         )
-    _positive(latent_dim, "latent_dim")
+    check_int(latent_dim, "latent_dim")
     z = torch.randn(n, latent_dim, generator=generator)  # (n, latent_dim)
     was_training = source.training if isinstance(source, nn.Module) else False
     device = torch.device("cpu")
@@ -412,10 +407,9 @@ def evaluate(
         >>> sorted(result)[:4], result["fd"] > 0
         (['class_0', 'class_1', 'class_2', 'class_3'], True)
     """
-    _positive(n, "n")
-    _positive(batch_size, "batch_size")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
+    check_int(n, "n")
+    check_int(batch_size, "batch_size")
+    check_int(seed, "seed", minimum=0)
     dev = resolve_device(device)
     generated, asked = _generate(source, n, latent_dim, seed, batch_size)
     fake_images = prepare_images(generated, "generated images")

@@ -7,7 +7,7 @@ the input has any, and notes on what was converted. What it reads, by kind:
 ==========================  ================================================================
 input                       how it is read
 ==========================  ================================================================
-``.npy``                    :func:`numpy.load` with ``allow_pickle=False``
+``.npy``                    ``numpy.load`` with ``allow_pickle=False``
 ``.npz``                    the array named ``images``, ``x``, ``samples``, ``data`` or
                             ``arr_0`` (or the only one); labels from ``labels``, ``y`` or
                             ``targets``
@@ -17,7 +17,7 @@ folder of images            every PNG/JPEG/BMP/WebP/TIFF file in it, in natural 
 ``ImageFolder`` tree        sub-folders named ``0`` … ``9`` holding images: the folder
                             names are the labels (for ``label_accuracy``)
 ``.pt2``                    a ``torch.export`` program of a generator (``z [, y]``)
-TorchScript (``.pt``, …)    a :func:`torch.jit.save` generator, only with
+TorchScript (``.pt``, …)    a ``torch.jit.save`` generator, only with
                             ``trust_code=True``: loading TorchScript runs its code
 checkpoint / generator      a mnistgan checkpoint or ``.safetensors`` generator file
 ==========================  ================================================================
@@ -70,6 +70,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ValueRange = Literal["auto", "0..1", "-1..1", "0..255"]
+"""A ``value_range``: detect it (``"auto"``), or read values as [0, 1], [-1, 1] or 0–255."""
 VALUE_RANGES: Final[tuple[str, ...]] = ("auto", "0..1", "-1..1", "0..255")
 """The accepted ``value_range`` names (``"auto"`` detects one of the others)."""
 

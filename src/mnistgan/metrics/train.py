@@ -42,7 +42,6 @@ import argparse
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,6 +50,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from mnistgan._io import atomic_write_bytes
 from mnistgan.data import load_tensors
 from mnistgan.metrics.classifier import MnistClassifier, _sha256, state_dict_bytes
 
@@ -181,21 +181,6 @@ def _train(
     return model, accuracy(model, test_x, test_y)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; weights are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the arguments, train, save the weights and print accuracy and checksum."""
     parser = argparse.ArgumentParser(
@@ -237,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         limit=args.limit,
     )
     data = state_dict_bytes(model)
-    _write_atomic(args.out, data)
+    atomic_write_bytes(args.out, data)
     print(f"test accuracy: {acc:.4f} ({round(acc * 10000)}/10000)")
     print(f"wrote {args.out} ({len(data):,} bytes) in {time.perf_counter() - start:.0f} s")
     print(f"sha256: {_sha256(data)}")

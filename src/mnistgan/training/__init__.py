@@ -8,6 +8,7 @@ from __future__ import annotations
 from .callbacks import Callback, HistoryWriter, ModelCheckpoint, ProgressBar, SampleGrid
 from .history import History
 from .loop import run_epochs
+from .protocol import Replicated, Trainable
 
 __all__ = [
     "Callback",
@@ -15,6 +16,8 @@ __all__ = [
     "HistoryWriter",
     "ModelCheckpoint",
     "ProgressBar",
+    "Replicated",
     "SampleGrid",
+    "Trainable",
     "run_epochs",
 ]

@@ -20,7 +20,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
 
-from .._io import atomic_write, atomic_write_text, remove_stale_temps
+from .._checks import check_int
+from .._io import atomic_write, atomic_write_text, remove_stale_temps, write_failure
 from ..checkpoint import latest_checkpoint, list_checkpoints
 from ..errors import ConfigError, TrainingError
 
@@ -42,8 +43,10 @@ class Callback:
     """Base class: override the hooks you need; all default to doing nothing.
 
     Hooks run in this order: ``on_fit_start``, then per epoch ``on_epoch_start``,
-    ``on_batch_end`` after every step, ``on_epoch_end``; finally ``on_fit_end``,
-    or ``on_exception`` if training raised.
+    ``on_batch_end`` after every step, ``on_epoch_end``, ``on_checkpoint``; finally
+    ``on_fit_end``, or ``on_exception`` if training raised. Each epoch-end hook runs
+    for every callback before the next hook starts, so values a callback adds in
+    ``on_epoch_end`` are there for every ``on_checkpoint``.
 
     Example:
         >>> class StopAfter(Callback):
@@ -77,6 +80,12 @@ class Callback:
     def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
         """Called after each epoch with the epoch's averages and timing."""
 
+    def on_checkpoint(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
+        """Called after every callback's ``on_epoch_end``: the phase that writes checkpoints.
+
+        .. versionadded:: 0.2.0
+        """
+
     def on_fit_end(self, model: GAN, logs: dict[str, Any]) -> None:
         """Called once when training ends normally (also after an early stop)."""
 
@@ -98,11 +107,7 @@ class Callback:
 
 def _write_error(what: str, path: Path, err: OSError) -> OSError:
     """An ``OSError`` of the same kind whose message names the file, the reason and a fix."""
-    reason = err.strerror or str(err)
-    message = (
-        f"{what} could not write {str(path)!r}: {reason} ({type(err).__name__}); check that "
-        "the folder is writable and the disk has free space, or write somewhere else"
-    )
+    message = write_failure(f"{what} could not write", path, err)
     return OSError(err.errno, message) if err.errno is not None else OSError(message)
 
 
@@ -128,12 +133,6 @@ def _nonfinite_tensors(model: GAN) -> list[str]:
     if bool(flags.all()):
         return []
     return [name for (name, _), ok in zip(named, flags.tolist(), strict=True) if not ok]
-
-
-def _positive(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 class ModelCheckpoint(Callback):
@@ -166,8 +165,8 @@ class ModelCheckpoint(Callback):
         self, directory: str | os.PathLike[str], *, every: int = 1, keep_last: int | None = 3
     ) -> None:
         self.directory = Path(directory)
-        self.every = _positive(every, "every")
-        self.keep_last = None if keep_last is None else _positive(keep_last, "keep_last")
+        self.every = check_int(every, "every")
+        self.keep_last = None if keep_last is None else check_int(keep_last, "keep_last")
         self._last_epoch = 0
 
     def path_for(self, epochs_done: int) -> Path:
@@ -185,8 +184,9 @@ class ModelCheckpoint(Callback):
         for stale in remove_stale_temps(self.directory, "epoch_*.pt"):
             logger.info("removed %s, left by an interrupted save", stale)
 
-    def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
-        """Save after the right epochs and prune old files.
+    def on_checkpoint(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
+        """Save after the right epochs and prune old files; this runs after every
+        callback's ``on_epoch_end``, so the file holds their values for the epoch.
 
         Raises:
             TrainingError: If the weights hold NaN or infinity (nothing is written).
@@ -248,9 +248,9 @@ class SampleGrid(Callback):
         seed: int = 0,
     ) -> None:
         self.directory = Path(directory)
-        self.n = _positive(n, "n")
-        self.nrow = _positive(nrow, "nrow")
-        self.every = _positive(every, "every")
+        self.n = check_int(n, "n")
+        self.nrow = check_int(nrow, "nrow")
+        self.every = check_int(every, "every")
         self.seed = seed
         self.noise: Tensor | None = None
         self.last_grid: Tensor | None = None
@@ -345,6 +345,9 @@ def _log_line(logs: Mapping[str, Any]) -> str:
 class ProgressBar(Callback):
     """A tqdm bar per epoch and the reference log line at each epoch's end.
 
+    With ``bar=False`` only the epoch lines are written, one per epoch: what a log
+    file wants (``mnistgan train`` does so when its output is not a terminal).
+
     The line reads ``[epoch 3/20] Loss-D: 1.2031  Loss-G: 0.9110  D(x): 0.5712
     D(G(z)): 0.4011 / 0.3807  time: 12.3s`` — D(G(z)) before and after the
     discriminator's update. The bar's numbers refresh every ``refresh`` steps
@@ -353,6 +356,7 @@ class ProgressBar(Callback):
     Args:
         refresh: Steps between updates of the bar's numbers.
         leave: Keep each finished epoch's bar on screen.
+        bar: Draw the bar; ``False`` writes the epoch lines alone.
 
     Example:
         >>> ProgressBar(refresh=20).refresh
@@ -361,9 +365,10 @@ class ProgressBar(Callback):
 
     main_process_only = True  # files/terminal only: rank 0 writes them
 
-    def __init__(self, *, refresh: int = 10, leave: bool = False) -> None:
-        self.refresh = _positive(refresh, "refresh")
+    def __init__(self, *, refresh: int = 10, leave: bool = False, bar: bool = True) -> None:
+        self.refresh = check_int(refresh, "refresh")
         self.leave = leave
+        self.bar = bool(bar)
         self._bar: Any = None
         self._target = 0
 
@@ -379,6 +384,7 @@ class ProgressBar(Callback):
             leave=self.leave,
             unit="batch",
             dynamic_ncols=True,
+            disable=not self.bar,
         )
 
     def on_batch_end(self, model: GAN, batch_index: int, logs: dict[str, Tensor]) -> None:

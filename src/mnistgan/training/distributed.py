@@ -55,15 +55,17 @@ from ..errors import ConfigError
 from .callbacks import Callback
 
 if TYPE_CHECKING:
-    from ..gan import GAN
+    from .protocol import Replicated
 
 __all__ = [
     "STRATEGIES",
     "DistributedContext",
     "Strategy",
+    "context_for",
     "init_distributed",
     "is_main_process",
     "launched_by_torchrun",
+    "rank_rng_state",
     "shutdown_distributed",
 ]
 
@@ -292,13 +294,15 @@ class DistributedContext:
         )
         return loader
 
-    # ------------------------------------------------------------------ used by fit
+    # ------------------------------------------------------------------ used by fit and the loop
 
-    def _active_callbacks(self, callbacks: Sequence[Callback]) -> list[Callback]:
+    def active_callbacks(self, callbacks: Sequence[Callback]) -> list[Callback]:
         """The callbacks this process runs: all on rank 0, elsewhere the state-changing ones."""
         return [cb for cb in callbacks if self.is_main or not cb.main_process_only]
 
-    def _wrap(self, model: GAN, *, sync_batchnorm: bool) -> tuple[nn.Module, nn.Module, nn.Module]:
+    def wrap(
+        self, model: Replicated, *, sync_batchnorm: bool
+    ) -> tuple[nn.Module, nn.Module, nn.Module]:
         """The generator, the discriminator (both DDP) and the bare D for the G step.
 
         Converts BatchNorm layers to SyncBatchNorm first when asked; compiles each bare
@@ -342,7 +346,7 @@ class DistributedContext:
             options["broadcast_buffers"] = False
         return DistributedDataParallel(module, **options)
 
-    def _sync_state(self, model: GAN, *, parameters: bool = False) -> None:
+    def _sync_state(self, model: Replicated, *, parameters: bool = False) -> None:
         """Copy rank 0's buffers (and with ``parameters`` the EMA's weights) to every rank."""
         tensors = [b for net in (model.generator, model.discriminator) for b in net.buffers()]
         if model.ema is not None:
@@ -357,7 +361,7 @@ class DistributedContext:
                 dist.broadcast(flat, src=0)
                 tensor.copy_(flat)
 
-    def _fork_rng(self) -> None:
+    def fork_rng(self) -> None:
         """Give each rank its own torch random stream if some ranks share one.
 
         Processes seeded alike would otherwise draw the same latent vectors. The new seed
@@ -373,12 +377,13 @@ class DistributedContext:
         seed = int.from_bytes(hashlib.sha256(digest + b"rank").digest()[:7], "little")
         torch.manual_seed(seed + self.rank)
 
-    def _end_epoch(self, model: GAN) -> None:
-        """Align BatchNorm buffers on rank 0's and gather every rank's RNG state to rank 0."""
+    def end_epoch(self, model: Replicated) -> list[Any] | None:
+        """Align BatchNorm buffers on rank 0's; return every rank's RNG state on rank 0
+        (``None`` elsewhere), for the checkpoint."""
         self._sync_state(model)
         states: list[Any] | None = [None] * self.world_size if self.is_main else None
         dist.gather_object(get_rng_state(), states, dst=0)
-        model._rank_rng_states = states
+        return states
 
 
 def _distributed_sampler(loader: DataLoader[Any]) -> Any:
@@ -494,8 +499,13 @@ def shutdown_distributed() -> None:
         dist.destroy_process_group()
 
 
-def _setup(strategy: str, device: str | torch.device | None) -> DistributedContext | None:
-    """The context ``fit`` trains under for ``strategy``, or ``None`` for one process."""
+def context_for(strategy: str, device: str | torch.device | None) -> DistributedContext | None:
+    """The context ``fit`` trains under for ``strategy``, or ``None`` for one process.
+
+    Example:
+        >>> context_for("single", "cpu") is None
+        True
+    """
     if strategy not in STRATEGIES:
         raise ConfigError(f"strategy must be one of {list(STRATEGIES)}, got {strategy!r}")
     if strategy == "single":
@@ -512,8 +522,13 @@ def _setup(strategy: str, device: str | torch.device | None) -> DistributedConte
     return init_distributed(device)
 
 
-def _rank_rng_state(state: Mapping[str, Any]) -> Any:
-    """The RNG state this process restores from a checkpoint: its own rank's if saved."""
+def rank_rng_state(state: Mapping[str, Any]) -> Any:
+    """The RNG state this process restores from a checkpoint: its own rank's if saved.
+
+    Example:
+        >>> rank_rng_state({"rng": "state", "rng_ranks": ["r0", "r1"]})  # one process
+        'state'
+    """
     if not _group_ready():
         return state["rng"]
     per_rank = state.get("rng_ranks")

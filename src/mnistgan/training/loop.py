@@ -1,9 +1,9 @@
 """The training loop: the only one in mnistgan.
 
-It asks little of the model: it trains on one batch with
-``train_step(batch) -> dict`` and keeps ``epoch``, ``global_step``, ``history``
-and ``stop_training``. Variants override :meth:`mnistgan.GAN.train_step`, never
-the loop.
+It asks little of the model, and says so in :class:`~mnistgan.training.protocol.Trainable`:
+it trains on one batch with ``train_step(batch) -> dict`` and keeps ``epoch``,
+``global_step``, ``history`` and ``stop_training``. Variants override
+:meth:`mnistgan.GAN.train_step`, never the loop.
 
 After every step the loop checks that the step's losses (the ``loss*`` values of
 its logs) are finite, with one fused check (one host sync per step on an
@@ -17,7 +17,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import torch
 from torch import Tensor
@@ -25,10 +25,12 @@ from torch import Tensor
 from ..errors import BatchTypeError, DataError, TrainingError
 from .callbacks import Callback, ModelCheckpoint
 from .history import History
+from .protocol import Trainable
 
 if TYPE_CHECKING:
     from ..gan import GAN
     from .distributed import DistributedContext
+    from .protocol import Replicated
 
 __all__ = ["NONFINITE_ACTIONS", "NonFinite", "run_epochs"]
 
@@ -42,7 +44,7 @@ NONFINITE_ACTIONS: tuple[str, ...] = ("raise", "skip", "stop")
 
 
 def run_epochs(
-    model: GAN,
+    model: Trainable,
     loader: Iterable[Any],
     *,
     target_epoch: int,
@@ -73,7 +75,13 @@ def run_epochs(
       restored, finite weights).
 
     ``"skip"`` and ``"stop"`` copy the weights and optimiser state before every step
-    (about three times the parameters' memory, and one copy's time per step).
+    (``model.snapshot()``: about three times the parameters' memory, and one copy's time
+    per step).
+
+    Each epoch ends in two phases: every callback's ``on_epoch_end``, then every
+    callback's ``on_checkpoint``, where :class:`~mnistgan.training.ModelCheckpoint`
+    writes its file, so a checkpoint holds every callback's values for the epoch
+    whatever the order of the callback list.
 
     In distributed training (``distributed``, see :mod:`mnistgan.training.distributed`)
     every process runs this loop: each step's logged values are averaged over the
@@ -102,22 +110,23 @@ def run_epochs(
     guard_state = on_nonfinite != "raise"
     world = 1 if distributed is None else distributed.world_size
     if distributed is not None:
-        callbacks = distributed._active_callbacks(callbacks)
+        callbacks = distributed.active_callbacks(callbacks)
+    hooks_model = cast("GAN", model)  # callbacks are typed for the GAN they usually see
     model.stop_training = False
     batches = len(loader) if isinstance(loader, Sized) else None
     fit_logs: dict[str, Any] = {"start_epoch": model.epoch, "target_epoch": target_epoch}
     try:
         for cb in callbacks:
-            cb.on_fit_start(model, fit_logs)
+            cb.on_fit_start(hooks_model, fit_logs)
         for epoch in range(model.epoch, target_epoch):
             set_epoch = getattr(loader, "set_epoch", None)
             if callable(set_epoch):
                 set_epoch(epoch)
             for cb in callbacks:
-                cb.on_epoch_start(model, epoch, {"batches": batches})
+                cb.on_epoch_start(hooks_model, epoch, {"batches": batches})
             start, images, index, skipped = time.perf_counter(), 0, -1, 0
             for index, batch in enumerate(_batches(loader)):
-                before = model._training_state() if guard_state else None
+                before = model.snapshot() if guard_state else None
                 logs = dict(model.train_step(batch))
                 if distributed is not None:
                     logs = distributed.mean_logs(logs)
@@ -129,7 +138,7 @@ def run_epochs(
                     )
                     if before is None:
                         raise TrainingError(_nonfinite_message(where, callbacks))
-                    model._load_training_state(before)
+                    model.restore(before)
                     if on_nonfinite == "stop":
                         logger.warning(
                             "non-finite loss at %s; restored the weights from before the "
@@ -149,7 +158,7 @@ def run_epochs(
                 images += model.batch_size_of(batch) * world
                 model.history.record_step(logs)
                 for cb in callbacks:
-                    cb.on_batch_end(model, index, logs)
+                    cb.on_batch_end(hooks_model, index, logs)
                 if distributed is not None:  # a stop on any rank stops all after this step
                     model.stop_training = distributed.any_rank(model.stop_training)
                 if model.stop_training:
@@ -172,18 +181,20 @@ def run_epochs(
             if on_nonfinite == "skip":
                 epoch_logs["skipped_steps"] = float(skipped)
             if distributed is not None:
-                distributed._end_epoch(model)
+                model.rank_rng_states = distributed.end_epoch(cast("Replicated", model))
             for cb in callbacks:
-                cb.on_epoch_end(model, epoch, epoch_logs)
+                cb.on_epoch_end(hooks_model, epoch, epoch_logs)
             if distributed is not None:
                 model.stop_training = distributed.any_rank(model.stop_training)
+            for cb in callbacks:  # the save phase: after every callback's epoch values
+                cb.on_checkpoint(hooks_model, epoch, epoch_logs)
             if model.stop_training:
                 break
         for cb in callbacks:
-            cb.on_fit_end(model, {"epoch": model.epoch, "global_step": model.global_step})
+            cb.on_fit_end(hooks_model, {"epoch": model.epoch, "global_step": model.global_step})
     except BaseException as error:
         for cb in callbacks:
-            cb.on_exception(model, error)
+            cb.on_exception(hooks_model, error)
         raise
     return model.history
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from .._checks import check_int
 from .._io import atomic_write
 from ..errors import ConfigError
 
@@ -27,15 +28,11 @@ def _check_images(images: object, name: str = "images") -> Tensor:
 
 
 def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
-    return value
+    return check_int(value, name)
 
 
 def _non_negative_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{name} must be an int >= 0, got {value!r}")
-    return value
+    return check_int(value, name, minimum=0)
 
 
 def _to_uint8(image: Tensor) -> Tensor:
