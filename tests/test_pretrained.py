@@ -256,8 +256,10 @@ def test_cli_sample_traverse_interpolate_take_pretrained(
                  "--out", str(out / "t.png")]) == 0  # fmt: skip
     assert main(["interpolate", "--pretrained", str(folder), "--out", str(out / "i.png")]) == 0
     assert all((out / name).stat().st_size > 0 for name in ("s.png", "t.png", "i.png"))
-    assert main(["sample", "--out", str(out / "x.png")]) != 0
-    assert "give a checkpoint or --pretrained" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["sample", "--out", str(out / "x.png")])
+    assert info.value.code == 2
+    assert "one of the arguments checkpoint --pretrained is required" in capsys.readouterr().err
 
 
 def test_read_pretrained_returns_the_parts(folder: Path) -> None:

@@ -642,13 +642,14 @@ class _FullDisk:
 
 
 class _DiskFillsAfter(Callback):
-    """From the end of ``epoch`` on, every file written through os.fdopen hits a full disk."""
+    """From the end of ``epoch`` on (after that epoch's files and checkpoint are written),
+    every file written through os.fdopen hits a full disk."""
 
     def __init__(self, epoch: int, monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
         self.epoch, self.monkeypatch, self.folder = epoch, monkeypatch, folder
         self.files: dict[str, bytes] = {}
 
-    def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
+    def on_checkpoint(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
         if epoch != self.epoch:
             return
         self.files = {p.name: p.read_bytes() for p in self.folder.iterdir() if p.is_file()}

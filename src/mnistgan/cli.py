@@ -504,9 +504,10 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _add_source(parser: argparse.ArgumentParser, what: str) -> None:
-    """The model to read: a CHECKPOINT argument, or --pretrained NAME_OR_PATH."""
-    parser.add_argument("checkpoint", type=Path, nargs="?", help=f"{what} (or --pretrained)")
-    parser.add_argument(
+    """The model to read: a CHECKPOINT argument, or --pretrained NAME_OR_PATH (one of them)."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("checkpoint", type=Path, nargs="?", help=f"{what} (or --pretrained)")
+    source.add_argument(
         "--pretrained",
         metavar="NAME_OR_PATH",
         default=None,
@@ -519,12 +520,8 @@ def _add_source(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def _model(args: argparse.Namespace) -> GAN:
-    """The GAN that ``--pretrained`` or the checkpoint argument names (exactly one)."""
-    if (args.pretrained is None) == (args.checkpoint is None):
-        raise MnistganError(
-            "give a checkpoint or --pretrained NAME_OR_PATH (one of them), e.g. "
-            f"`mnistgan {args.command} --pretrained mnist`"
-        )
+    """The GAN that ``--pretrained`` or the checkpoint argument names (argparse made sure
+    there is exactly one)."""
     if args.pretrained is not None:
         return GAN.from_pretrained(args.pretrained)
     return GAN.load(args.checkpoint, restore_rng=False)

@@ -19,8 +19,7 @@ from .conditioning import check_labels
 from .device import resolve_device
 from .errors import CheckpointError, ConfigError, DataError
 from .presets import GANConfig
-from .pretrained._format import read_pretrained
-from .pretrained._hub import resolve
+from .pretrained._hub import fetch
 
 __all__ = ["HasSampler", "Sampler"]
 
@@ -109,13 +108,7 @@ class Sampler:
             ...     Sampler.from_pretrained(folder).sample(2).shape
             torch.Size([2, 1, 28, 28])
         """
-        folder, checksums = resolve(name_or_path, revision=revision)
-        found = read_pretrained(folder, expected_sha256=checksums)
-        if found.info.get("custom_network"):
-            raise CheckpointError(
-                f"{found.source!r} was saved from a custom generator that its config "
-                "cannot rebuild"
-            )
+        found = fetch(name_or_path, revision=revision)
         generator = found.config.build_generator()
         if found.info.get("channels_last"):
             generator.to(memory_format=torch.channels_last)  # as the GAN sampled

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..errors import CheckpointError, ConfigError
-from ..pretrained._format import half, model_card, read_pretrained, state_to, write_pretrained
-from ..pretrained._hub import push_folder, resolve
+from ..pretrained._format import half, model_card, state_to, write_pretrained
+from ..pretrained._hub import fetch, push_folder
 from ._state import one_line
 
 if TYPE_CHECKING:
@@ -29,13 +29,7 @@ def from_pretrained(
     revision: str | None,
 ) -> GAN:
     """See :meth:`GAN.from_pretrained <mnistgan.gan.GAN.from_pretrained>`."""
-    folder, checksums = resolve(name_or_path, revision=revision)
-    found = read_pretrained(folder, expected_sha256=checksums)
-    if found.info.get("custom_network"):
-        raise CheckpointError(
-            f"{found.source!r} was saved from a custom generator that its config cannot "
-            "rebuild; load its weights into your module with mnistgan.pretrained.read_pretrained"
-        )
+    found = fetch(name_or_path, revision=revision)
     try:
         model = cls(found.config)
     except ConfigError as err:

@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import CheckpointError, ConfigError
+from ._format import Pretrained, read_pretrained
 from ._registry import SHIPPED, WEIGHTS_DIR, list_pretrained
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -54,6 +55,23 @@ def resolve(
         "folder written by save_pretrained, and not a Hugging Face Hub id such as "
         "'owner/name'"
     )
+
+
+def fetch(name_or_path: str | os.PathLike[str], *, revision: str | None = None) -> Pretrained:
+    """Resolve ``name_or_path`` (see :func:`resolve`), read and check the folder.
+
+    Raises:
+        CheckpointError: Also when the model was saved from a custom network that its
+            config cannot rebuild.
+    """
+    folder, checksums = resolve(name_or_path, revision=revision)
+    found = read_pretrained(folder, expected_sha256=checksums)
+    if found.info.get("custom_network"):
+        raise CheckpointError(
+            f"{found.source!r} was saved from a custom generator that its config cannot "
+            "rebuild; read its weights with mnistgan.pretrained.read_pretrained"
+        )
+    return found
 
 
 def push_folder(
