@@ -268,3 +268,16 @@ def test_read_pretrained_returns_the_parts(folder: Path) -> None:
     assert found.config.preset == "vanilla" and found.discriminator is not None
     assert set(found.generator) == set(_small(ema_decay=0.9).generator.state_dict())
     assert found.info["weights"] == "ema" and found.info["has_discriminator"] is True
+
+
+def test_eval_scores_a_pretrained_folder(folder: Path, tmp_path: Path) -> None:
+    """`mnistgan eval` reads a pretrained folder as a generator and scores its samples."""
+    from mnistgan.metrics import load_images
+
+    loaded = load_images(folder, n=40, seed=3)
+    assert loaded.kind == "pretrained model"
+    expected = GAN.from_pretrained(folder).generate(
+        torch.randn(40, 100, generator=torch.Generator().manual_seed(3))
+    )
+    assert loaded.images.shape == (40, 1, 28, 28)
+    torch.testing.assert_close(loaded.images.float(), expected, atol=1 / 255, rtol=0)

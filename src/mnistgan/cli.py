@@ -347,7 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
             "Several inputs print one comparison table."
         ),
     )
-    evaluate.add_argument("inputs", type=Path, nargs="+", metavar="INPUT", help="what to score")
+    evaluate.add_argument(
+        "inputs",
+        type=Path,
+        nargs="+",
+        metavar="INPUT",
+        help="what to score (a shipped pretrained name or a pretrained folder works too)",
+    )
     evaluate.add_argument(
         "--n", type=int, default=10000, help="images drawn from generators (default: %(default)s)"
     )

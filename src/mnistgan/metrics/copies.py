@@ -36,6 +36,7 @@ from typing import Final
 import torch
 from torch import Tensor
 
+from mnistgan._checks import check_int
 from mnistgan.data import load_tensors
 from mnistgan.device import resolve_device
 from mnistgan.errors import ConfigError, DataError
@@ -186,7 +187,8 @@ def memorisation(
         DataError: If the training images are not on disk, or the samples are malformed.
 
     Example:
-        >>> from mnistgan.data import load_tensors
+        >>> from mnistgan._checks import check_int
+from mnistgan.data import load_tensors
         >>> train, _ = load_tensors("mnist", train=True)
         >>> memorisation(train[:50], train=train, device="cpu").copies  # train images: copies
         1.0
@@ -232,8 +234,7 @@ def save_copies(
     """
     from mnistgan.viz import save_grid
 
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ConfigError(f"k must be a positive int, got {k!r}")
+    check_int(k, "k")
     samples = prepare_images(images, "images")
     if samples.size(0) != result.distances.numel():
         raise ConfigError(

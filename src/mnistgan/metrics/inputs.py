@@ -55,6 +55,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mnistgan._checks import check_int
 from mnistgan.errors import ConfigError, DataError
 from mnistgan.metrics.evaluate import prepare_images
 
@@ -516,6 +517,24 @@ def _mnistgan_model(
     return _generate(source, n, None, seed, batch_size)
 
 
+def _is_pretrained(file: Path) -> bool:
+    """A shipped pretrained name (not shadowed by a file) or a pretrained folder."""
+    from mnistgan.pretrained import CONFIG_NAME, WEIGHTS_NAME, list_pretrained
+
+    if not file.exists():
+        return str(file) in list_pretrained()
+    return file.is_dir() and (file / CONFIG_NAME).is_file() and (file / WEIGHTS_NAME).is_file()
+
+
+def _pretrained_model(
+    name: str, n: int, seed: int, batch_size: int, device: torch.device
+) -> tuple[Tensor, Tensor | None]:
+    from mnistgan.gan import GAN
+    from mnistgan.metrics.evaluate import _generate
+
+    return _generate(GAN.from_pretrained(name, device=device), n, None, seed, batch_size)
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -565,11 +584,11 @@ def load_images(
     from mnistgan.device import resolve_device
 
     _check_range_name(value_range)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ConfigError(f"n must be a positive int, got {n!r}")
+    check_int(n, "n")
     file = Path(path)
     name = str(path)
-    if not file.exists():
+    pretrained = _is_pretrained(file)
+    if not file.exists() and not pretrained:
         raise DataError(
             f"{name} does not exist: expected an array file, an image folder or a generator"
         )
@@ -579,7 +598,11 @@ def load_images(
     asked: Tensor | None = None
     notes: list[str] = []
     forced: str | None = None
-    if file.is_dir():
+    if pretrained:
+        kind = "pretrained model"
+        array, asked = _pretrained_model(name, n, seed, batch_size, resolve_device(device))
+        forced = "0..1"  # GAN.generate maps the output range to [0, 1]
+    elif file.is_dir():
         tree = _read_tree(file)
         if tree is not None:
             kind, (array, labels) = "ImageFolder tree", tree
