@@ -9,7 +9,6 @@ import logging
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, TypeAlias
 
 import torch
@@ -21,6 +20,7 @@ from mnistgan.data import data_root, load_tensors
 from mnistgan.device import resolve_device
 from mnistgan.errors import ConfigError, DataError
 from mnistgan.metrics.classifier import MnistClassifier, load_classifier
+from mnistgan.metrics.features import FeatureSet
 from mnistgan.metrics.functional import (
     class_histogram,
     classifier_score,
@@ -97,21 +97,6 @@ with seed 0) against the 10,000 test images, with the shipped classifier and the
 logger = logging.getLogger(__name__)
 
 _SIDE: Final = 28  # the classifier's input size; other sizes are resized to it
-
-
-@dataclass(frozen=True)
-class FeatureSet:
-    """Features ``(N, D)`` of a set of images, and class probabilities ``(N, C)`` if known.
-
-    Compute the real set's once with :func:`real_features` or :func:`extract_features`
-    and pass it to :func:`evaluate` as ``real=`` to skip its extraction.
-    """
-
-    features: Tensor
-    probs: Tensor | None = None
-
-    def __len__(self) -> int:
-        return int(self.features.size(0))
 
 
 class ClassifierFeatures:

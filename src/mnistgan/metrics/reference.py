@@ -49,7 +49,7 @@ import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import Final, Literal
 
 import numpy as np
 import torch
@@ -57,9 +57,7 @@ from torch import Tensor
 
 from mnistgan.errors import CheckpointError, ConfigError
 from mnistgan.metrics.classifier import CLASSIFIER_SHA256
-
-if TYPE_CHECKING:
-    from mnistgan.metrics.evaluate import FeatureSet
+from mnistgan.metrics.features import FeatureSet
 
 __all__ = [
     "REFERENCE_FORMAT_VERSION",
@@ -115,8 +113,6 @@ class ReferenceStats:
         Raises:
             ConfigError: If this split ships no features (only the test split does).
         """
-        from mnistgan.metrics.evaluate import FeatureSet
-
         if self.features is None:
             raise ConfigError(
                 f"the shipped {self.split} statistics hold no features (only the test split "
