@@ -171,27 +171,26 @@ def memorisation(
 ) -> MemorisationResult:
     """Share of samples that are near-copies of MNIST training images.
 
-        Args:
-            images: Samples ``(N, 1, 28, 28)`` or ``(N, 28, 28)``, uint8 or float in [0, 1].
-            train: The training images to search; ``None`` loads the 60,000 MNIST training
-                images (the shipped threshold is only meaningful against those).
-            root: MNIST folder (see :func:`mnistgan.data.data_root`), if ``train`` is ``None``.
-            level: Train-to-train quantile used as the near-copy threshold (0.001, 0.01,
-                0.05 or 0.5).
-            device: Where the distances are computed.
+    Args:
+        images: Samples ``(N, 1, 28, 28)`` or ``(N, 28, 28)``, uint8 or float in [0, 1].
+        train: The training images to search; ``None`` loads the 60,000 MNIST training
+            images (the shipped threshold is only meaningful against those).
+        root: MNIST folder (see :func:`mnistgan.data.data_root`), if ``train`` is ``None``.
+        level: Train-to-train quantile used as the near-copy threshold (0.001, 0.01,
+            0.05 or 0.5).
+        device: Where the distances are computed.
 
-        Returns:
-            A :class:`MemorisationResult`.
+    Returns:
+        A :class:`MemorisationResult`.
 
-        Raises:
-            DataError: If the training images are not on disk, or the samples are malformed.
+    Raises:
+        DataError: If the training images are not on disk, or the samples are malformed.
 
-        Example:
-            >>> from mnistgan._checks import check_int
-    from mnistgan.data import load_tensors
-            >>> train, _ = load_tensors("mnist", train=True)
-            >>> memorisation(train[:50], train=train, device="cpu").copies  # train images: copies
-            1.0
+    Example:
+        >>> from mnistgan.data import load_tensors
+        >>> train, _ = load_tensors("mnist", train=True)
+        >>> memorisation(train[:50], train=train, device="cpu").copies  # train images: copies
+        1.0
     """
     bank = _train_images(root) if train is None else train
     threshold = copy_threshold(level)
