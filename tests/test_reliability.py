@@ -347,29 +347,106 @@ def _trained_state() -> dict[str, Any]:
     return gan.state_dict()
 
 
+def _entry_is_valid(key: str, junk: Any, delete: bool) -> bool:
+    """Whether ``state[key]`` deleted (``delete``) or set to ``junk`` still makes a whole
+    checkpoint for :func:`_tiny` (which has an EMA) loaded with ``restore_rng=True``.
+
+    Only ``callbacks``, ``scalers`` and ``custom_networks`` may be absent; the drawn junk
+    is valid only as an int >= 0 counter, an empty dict of callback/scaler states or a
+    bool ``custom_networks``.
+    """
+    if delete:
+        return key in ("callbacks", "scalers", "custom_networks")
+    if key in ("epoch", "global_step"):
+        return type(junk) is int and junk >= 0
+    if key in ("callbacks", "scalers"):
+        return isinstance(junk, dict) and not junk
+    if key == "custom_networks":
+        return isinstance(junk, bool)
+    return False
+
+
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(key=st.sampled_from(_STATE_KEYS), junk=st.none() | _JUNK, delete=st.booleans())
 def test_damaged_checkpoint_entries_raise_and_change_nothing(
     tmp_path: Path, key: str, junk: Any, delete: bool
 ) -> None:
-    """A checksum-valid checkpoint with an entry missing or junk: CheckpointError, model intact."""
+    """A checksum-valid checkpoint with an entry missing or junk either is still whole
+    (then it loads, entry and all) or raises a one-line CheckpointError naming the entry
+    and leaves the model exactly as it was: nothing loads half."""
     state = dict(_trained_state())
     if delete:
         del state[key]
     else:
         state[key] = junk
+    valid = _entry_is_valid(key, junk, delete)
     path = ckpt.save_checkpoint(state, tmp_path / "damaged.pt")
-    try:
-        GAN.load(path)
-    except CheckpointError as err:
-        assert "\n" not in str(err) and str(err)
     gan = _tiny()
     before = _snapshot(gan)
-    try:
-        gan.load_state_dict(state)
-    except CheckpointError:
+    if not valid:
+        with pytest.raises(CheckpointError) as err:
+            gan.load_state_dict(state)
+        message = str(err.value)
+        assert "\n" not in message and repr(key) in message, message
         assert_same(_snapshot(gan), before)
-        assert (gan.epoch, gan.global_step) == (0, 0)
+        assert (gan.epoch, gan.global_step, gan.history.steps) == (0, 0, [])
+        with pytest.raises(CheckpointError, match=key):
+            GAN.load(path)
+        return
+    gan.load_state_dict(state)
+    assert gan.epoch == state.get("epoch") and gan.global_step == state.get("global_step")
+    assert gan.ema is not None
+    assert_same(clone_state(gan.ema.state_dict()), clone_state(state["ema"]))
+    if state.get("custom_networks") is True:
+        with pytest.raises(CheckpointError, match="custom networks"):
+            GAN.load(path)
+    else:
+        assert GAN.load(path).epoch == state["epoch"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("ema", None),
+        ("ema", "missing"),
+        ("rng", None),
+        ("history", {}),
+        ("epoch", True),
+        ("epoch", 1.5),
+        ("global_step", -1),
+        ("opt_g", {}),
+        ("generator", {}),
+        ("callbacks", [1]),
+        ("scalers", {"d": 3}),
+        ("rng_ranks", [None]),
+    ],
+)
+def test_each_required_entry_is_named_when_missing_or_malformed(key: str, value: Any) -> None:
+    """The entries the config requires (an EMA model's 'ema', 'rng' with restore_rng,
+    the counters as ints >= 0, a History dict, optimiser and network states) raise a
+    CheckpointError that names them when missing or malformed; nothing is loaded."""
+    state = dict(_trained_state())
+    if value == "missing":
+        del state[key]
+    else:
+        state[key] = value
+    gan = _tiny()
+    before = _snapshot(gan)
+    with pytest.raises(CheckpointError, match=repr(key)):
+        gan.load_state_dict(state)
+    assert_same(_snapshot(gan), before)
+
+
+def test_entries_the_config_does_not_need_may_be_absent() -> None:
+    """Without restore_rng the 'rng' entry is not needed, and a model without EMA loads a
+    checkpoint whose 'ema' is None; both load the weights."""
+    state = {**_trained_state(), "rng": None}
+    gan = _tiny()
+    gan.load_state_dict(state, restore_rng=False)
+    assert gan.epoch == state["epoch"]
+    plain = _tiny(ema_decay=None)
+    plain.load_state_dict({**_trained_state(), "ema": None})
+    assert_same(clone_state(plain.generator.state_dict()), clone_state(state["generator"]))
 
 
 # --------------------------------------------------------------------------- malicious files

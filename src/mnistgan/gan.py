@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
 from . import __version__
+from ._validate_state import validate_state
 from .checkpoint import load_checkpoint, save_checkpoint
 from .conditioning import ConditionalDiscriminator, check_labels
 from .device import Precision, autocast, get_rng_state, grad_scaler, resolve_device, set_rng_state
@@ -762,6 +763,7 @@ class GAN:
             CheckpointError: If the checkpoint was written for another architecture,
                 or an entry is missing or damaged. The model is then left as it was.
         """
+        validate_state(state, self.config, restore_rng=restore_rng)
         if not isinstance(state, Mapping):
             raise CheckpointError(
                 f"a checkpoint's content must be a dict (GAN.state_dict()), got "
