@@ -383,17 +383,39 @@ def test_cli_eval_prints_json_and_a_table(
     monkeypatch: pytest.MonkeyPatch,
     real_small: FeatureSet,
 ) -> None:
-    """`mnistgan eval CHECKPOINT --json` prints every metric; without --json a table."""
+    """`mnistgan eval CHECKPOINT --json` prints every metric of the checkpoint's generator
+    against real MNIST features (300 real test images here, instead of 10k): the values
+    evaluate() gives for that generator, in their ranges, an untrained generator far from
+    the real floor; without --json a table."""
     import mnistgan.metrics
 
-    monkeypatch.setattr(mnistgan.metrics, "real_features", lambda **_: real_small)
-    path = GAN.from_preset("vanilla").save(tmp_path / "g.pt")
+    calls: list[dict[str, object]] = []
+
+    def small_real(**kwargs: object) -> FeatureSet:
+        calls.append(kwargs)
+        return real_small
+
+    monkeypatch.setattr(mnistgan.metrics, "real_features", small_real)
+    torch.manual_seed(0)
+    gan = GAN.from_preset("vanilla")
+    path = gan.save(tmp_path / "g.pt")
     assert (
         main(["eval", str(path), "--n", "150", "--kid-subsets", "2", "--device", "cpu", "--json"])
         == 0
     )
     report = json.loads(capsys.readouterr().out)
-    assert set(METRIC_KEYS) <= set(report["metrics"])
+    assert calls, "eval never asked for the real features"
+    metrics = report["metrics"]
+    assert set(METRIC_KEYS) <= set(metrics)
+    direct = mnistgan.metrics.evaluate(gan, 150, real=real_small, kid_subsets=2, device="cpu")
+    for key in METRIC_KEYS:
+        assert metrics[key] == pytest.approx(direct[key], rel=1e-9, abs=1e-12), key
+    for key in ("precision", "recall", "coverage"):
+        assert 0.0 <= metrics[key] <= 1.0, key
+    assert metrics["modes"] in range(11) and metrics["kid_std"] >= 0
+    assert 1.0 <= metrics["score"] <= 10.0
+    assert metrics["fd"] > 10 * REAL_FLOOR["fd"]  # untrained noise is no digit
+    assert report["real_floor"] == pytest.approx(REAL_FLOOR)
     assert main(["eval", str(path), "--n", "150", "--kid-subsets", "2", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "Fréchet distance" in out
