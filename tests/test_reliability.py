@@ -1044,41 +1044,115 @@ def _check_images(images: Tensor, n: int, gan: GAN) -> None:
     assert bool(torch.isfinite(images).all()) and bool(((images >= 0) & (images <= 1)).all())
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _tensor_labels_ok(labels: Tensor, n: int) -> bool:
+    """Integer labels of shape (n,) in [0, 9] (the conditional fuzz model has 10 classes)."""
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool or labels.is_complex():
+        return False
+    if labels.dim() != 1 or labels.size(0) != n:
+        return False
+    return n == 0 or (int(labels.min()) >= 0 and int(labels.max()) <= 9)
+
+
+def _sample_labels_ok(labels: Any, n: int, conditional: bool) -> bool:
+    """Whether sample(n, labels=labels) must accept ``labels``: None; for a conditional
+    model one int in [0, 9] for all, ``n`` of them as a non-empty list of ints, or an
+    integer tensor of shape (n,) (a 0-d one counts as (1,))."""
+    if labels is None:
+        return True
+    if not conditional or isinstance(labels, bool):
+        return False
+    if _is_int(labels):
+        return 0 <= labels <= 9
+    if isinstance(labels, Tensor):
+        return _tensor_labels_ok(labels.reshape(-1) if labels.dim() == 0 else labels, n)
+    if isinstance(labels, list) and labels and all(_is_int(v) for v in labels):
+        return len(labels) == n and all(0 <= v <= 9 for v in labels)
+    return False  # text, floats, empty lists (no integer dtype), huge ints
+
+
 @pytest.mark.parametrize("which", ["unconditional", "conditional"])
 @given(
-    n=st.integers(-2, 5) | _NOT_INT,  # sample(10**12) honestly runs out of memory
-    seed=st.none() | st.integers(-(2**64), 2**65) | _ANY,
-    labels=_LABELS,
+    n=st.integers(0, 5) | st.integers(-2, 5) | _NOT_INT,  # sample(10**12) runs out of memory
+    seed=st.none() | st.integers(0, 99) | st.integers(-(2**64), 2**65) | _ANY,
+    labels=st.none() | st.integers(0, 9) | _LABELS,
 )
 def test_fuzzed_sample_arguments(
     fuzz_models: dict[str, GAN], which: str, n: Any, seed: Any, labels: Any
 ) -> None:
-    """sample(n, seed=, labels=) returns [0, 1] images or raises ConfigError/DataError."""
+    """sample(n, seed=, labels=) returns n [0, 1] images exactly when n is an int >= 0,
+    seed None or an int in [-2**63, 2**64), and the labels fit; otherwise ConfigError
+    (n, seed) or DataError (labels), and the model is unchanged either way."""
     gan = fuzz_models[which]
+    n_ok = _is_int(n) and n >= 0
+    seed_ok = seed is None or (_is_int(seed) and -(2**63) <= seed < 2**64)
+    labels_ok = _sample_labels_ok(labels, n if n_ok else 0, which == "conditional")
+    expected = None if n_ok and seed_ok and labels_ok else ConfigError
+    if n_ok and seed_ok and not labels_ok:
+        expected = DataError
     before = _snapshot(gan)
     try:
         images = gan.sample(n, seed=seed, labels=labels)
     except (ConfigError, DataError) as err:
+        event(f"{type(err).__name__}")
+        assert expected is not None, f"valid arguments were refused: {err}"
+        assert isinstance(err, expected), (expected, err)
         assert str(err) and "\n" not in str(err)
     else:
+        event("sampled")
+        assert expected is None, f"{expected.__name__} expected, but sample() returned"
         _check_images(images, n, gan)
+        if seed is not None:
+            assert torch.equal(images, gan.sample(n, seed=seed, labels=labels))
     assert_same(_snapshot(gan), before)
 
 
+def _z_ok(z: Any, latent_dim: int) -> bool:
+    """A (N, latent_dim) real tensor whose float values are finite."""
+    if not isinstance(z, Tensor) or z.dim() != 2 or z.size(1) != latent_dim or z.is_complex():
+        return False
+    return not z.is_floating_point() or bool(torch.isfinite(z).all())
+
+
 @pytest.mark.parametrize("which", ["unconditional", "conditional"])
-@given(data=st.data(), batch_size=st.integers(-1, 3) | _ANY, labels=_LABELS)
+@given(
+    data=st.data(),
+    batch_size=st.integers(1, 3) | st.integers(-1, 3) | _ANY,
+    labels=st.none() | _LABELS,
+)
 def test_fuzzed_generate_arguments(
     fuzz_models: dict[str, GAN], which: str, data: st.DataObject, batch_size: Any, labels: Any
 ) -> None:
-    """generate(z, labels, batch_size=) returns [0, 1] images or raises ConfigError/DataError."""
+    """generate(z, labels, batch_size=) returns N [0, 1] images exactly when z is a finite
+    real (N, latent_dim) tensor, batch_size an int >= 1 and labels None or (for a
+    conditional model) an integer tensor (N,) in range; otherwise DataError (z, labels) or
+    ConfigError (batch_size), and the model is unchanged either way."""
     gan = fuzz_models[which]
     z = data.draw(_latents(gan.latent_dim))
+    conditional = which == "conditional"
+    expected: type | None = None
+    if not _z_ok(z, gan.latent_dim):
+        expected = DataError
+    elif not (_is_int(batch_size) and batch_size >= 1):
+        expected = ConfigError
+    elif labels is not None and not (
+        conditional and isinstance(labels, Tensor) and _tensor_labels_ok(labels, z.size(0))
+    ):
+        expected = DataError
     before = _snapshot(gan)
     try:
         images = gan.generate(z, labels, batch_size=batch_size)
     except (ConfigError, DataError) as err:
+        event(f"{type(err).__name__}")
+        assert expected is not None, f"valid arguments were refused: {err}"
+        assert isinstance(err, expected), (expected, err)
         assert str(err) and "\n" not in str(err)
     else:
+        event("generated")
+        assert expected is None, f"{expected.__name__} expected, but generate() returned"
         assert isinstance(z, Tensor)
         _check_images(images, z.shape[0], gan)
     assert_same(_snapshot(gan), before)
