@@ -73,8 +73,8 @@ def test_resume_auto_continues_an_interrupted_run_exactly(
     tmp_path: Path, mnist_root: Path
 ) -> None:
     """A run stopped after epoch 1 and rerun with --resume auto ends as a straight run does:
-    the same G, D, EMA (none for `train --preset vanilla`), optimiser states, counters, every random state, callback states
-    and history (all but the epochs' wall times)."""
+    the same G, D, EMA (none for `train --preset vanilla`), optimiser states, counters,
+    every random state, callback states and history (all but the epochs' wall times)."""
     _train(tmp_path / "straight", "--epochs", "2")
     _train(tmp_path / "split", "--epochs", "1")  # as if killed after the first checkpoint
     _train(tmp_path / "split", "--epochs", "2", "--resume", "auto")

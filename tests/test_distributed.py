@@ -27,7 +27,15 @@ from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
-from mnistgan import DCGAN, GAN, ConfigError, HistoryWriter, ModelCheckpoint, ProgressBar, SampleGrid
+from mnistgan import (
+    DCGAN,
+    GAN,
+    ConfigError,
+    HistoryWriter,
+    ModelCheckpoint,
+    ProgressBar,
+    SampleGrid,
+)
 from mnistgan.data import InMemoryLoader, load_tensors
 from mnistgan.device import seed_everything
 from mnistgan.presets import GANConfig, get_preset

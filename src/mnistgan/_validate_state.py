@@ -31,9 +31,7 @@ def _kind(value: object) -> str:
 
 def _fail(key: str, expected: str, value: object) -> CheckpointError:
     what = "is missing" if value is _MISSING else f"is {_kind(value)}"
-    return CheckpointError(
-        f"the checkpoint's {key!r} entry {what}; expected {expected}: {_HINT}"
-    )
+    return CheckpointError(f"the checkpoint's {key!r} entry {what}; expected {expected}: {_HINT}")
 
 
 _MISSING = object()
@@ -102,9 +100,11 @@ def validate_state(state: object, config: GANConfig, *, restore_rng: bool) -> No
             f"a checkpoint's content must be a dict (GAN.state_dict()), got {_kind(state)}"
         )
     if not isinstance(state.get("config", _MISSING), Mapping):
-        raise _fail("config", "the model config as a dict (GANConfig.to_dict())", state.get(
-            "config", _MISSING
-        ))
+        raise _fail(
+            "config",
+            "the model config as a dict (GANConfig.to_dict())",
+            state.get("config", _MISSING),
+        )
     for key in ("generator", "discriminator"):
         _tensors(state, key, f"the {key}'s state dict (names to tensors)")
     if config.ema_decay is not None:

@@ -25,8 +25,6 @@ def files_to_prune(files: Sequence[Path], written: Path, keep_last: int) -> list
         ['epoch_0009.pt', 'epoch_0001.pt']
     """
     index = next((i for i, p in enumerate(files) if p.name == written.name), None)
-    if index is None:  # not listed (a pattern that does not match it): never delete it
-        order = list(files)
-    else:
-        order = [*files[index + 1 :], *files[:index], files[index]]
+    # Not listed (a pattern that does not match it): it is never deleted either way.
+    order = list(files) if index is None else [*files[index + 1 :], *files[:index], files[index]]
     return order[: max(len(order) - keep_last, 0)]
