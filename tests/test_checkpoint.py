@@ -498,3 +498,78 @@ def test_latest_checkpoint_none_when_all_bad(tmp_path: Path) -> None:
     assert latest_checkpoint(tmp_path) is None
     (tmp_path / "epoch_1.pt").write_bytes(b"garbage")
     assert latest_checkpoint(tmp_path) is None
+
+
+# --------------------------------------------------------------------------- mutation killers
+
+
+class _Opaque:
+    """A picklable object that a weights_only load refuses."""
+
+
+def _unpicklable() -> None:
+    """Stands in for any value pickle cannot store (a local function)."""
+
+
+@pytest.mark.parametrize(
+    ("value", "where", "reason"),
+    [
+        (
+            {"inner": [1, _Opaque()]},
+            "payload['x']['inner'][1] holds a test_checkpoint._Opaque object",
+            "a safe torch.load(weights_only=True) would refuse it",
+        ),
+        (
+            {"f": lambda: None},
+            "payload['x']['f'] holds a builtins.function object",
+            "it cannot be pickled (",
+        ),
+    ],
+    ids=["refused-on-load", "unpicklable"],
+)
+def test_unsafe_values_are_named_with_their_path_type_and_reason(
+    tmp_path: Path, value: object, where: str, reason: str
+) -> None:
+    """A payload holding an object a safe load refuses (or pickle cannot store) is not
+    written; the error gives the innermost key path, the object's type and why."""
+    with pytest.raises(CheckpointError) as info:
+        save_checkpoint({"x": value, "w": torch.ones(2)}, tmp_path / "c.pt")
+    assert where in str(info.value), str(info.value)
+    assert reason in str(info.value), str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saved_files_get_the_umask_permissions_and_a_hidden_random_temp_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is written as ``.NAME.<12 hex digits>.tmp`` next to the target, then
+    renamed; it ends with mode 0o666 less the umask, like any file the user creates."""
+    renamed: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def spy(src: Any, dst: Any) -> None:
+        renamed.append((os.fspath(src), os.fspath(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    umask = os.umask(0o022)
+    try:
+        path = save_checkpoint({"w": torch.ones(2)}, tmp_path / "g.pt")
+    finally:
+        os.umask(umask)
+    assert len(renamed) == 1
+    src, dst = (Path(p) for p in renamed[0])
+    assert dst == path and src.parent == tmp_path
+    assert re.fullmatch(r"\.g\.pt\.[0-9a-f]{12}\.tmp", src.name), src.name
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_write_errors_give_the_os_reason_without_its_errno_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OS error while writing is reported by its strerror and type, not its repr."""
+    _fill_disk_after(0)(monkeypatch)
+    with pytest.raises(CheckpointError) as info:
+        save_checkpoint(_new_payload(), tmp_path / "c.pt")
+    assert f"{_NO_SPACE} (OSError)" in str(info.value)
+    assert "[Errno" not in str(info.value)
