@@ -382,6 +382,7 @@ def test_cli_train_under_torchrun(tmp_path: Path, mnist_root: Path) -> None:
 # --------------------------------------------------------------------------- one process
 
 
+@pytest.mark.slow  # two processes importing torch and training DCGAN(): ~50 s on a busy CPU
 def test_ddp_default_model_aligns_batchnorm_buffers_at_epoch_end(
     ddp_batchnorm_run: list[Any],
 ) -> None:
@@ -399,6 +400,7 @@ def test_ddp_default_model_aligns_batchnorm_buffers_at_epoch_end(
     _assert_equal(rank0["params"], rank1["params"], "weights")
 
 
+@pytest.mark.slow  # shares the two-process run above
 def test_ddp_sync_batchnorm_on_cpu_is_refused_clearly(ddp_batchnorm_run: list[Any]) -> None:
     """fit(sync_batchnorm=True) under DDP on the CPU raises ConfigError on every rank,
     saying it needs CUDA and to pass sync_batchnorm=False."""
