@@ -972,9 +972,21 @@ _NOT_INT = st.one_of(st.none(), st.booleans(), st.floats(), st.text(max_size=4),
 def test_fuzzed_fit_arguments_raise_documented_errors(
     fuzz_gan: GAN, epochs: Any, callbacks: Any, device: Any, resume: Any, on_nonfinite: Any
 ) -> None:
-    """fit() with any epochs, callbacks, device, resume, on_nonfinite trains or raises cleanly."""
+    """fit() with any epochs, callbacks, device, resume, on_nonfinite trains or raises cleanly;
+    a bad epochs (not an int >= 0), on_nonfinite (not raise/skip/stop), resume (not a
+    path, "auto" or None) or callbacks (not a list of Callbacks) is a ConfigError naming
+    the first bad one, checked in that order, before anything changes."""
     gan = fuzz_gan
     before, counters = _snapshot(gan), (gan.epoch, gan.global_step)
+    first_bad = None
+    if epochs is not None and not (_is_int(epochs) and epochs >= 0):
+        first_bad = "epochs"
+    elif on_nonfinite not in ("raise", "skip", "stop"):
+        first_bad = "on_nonfinite"
+    elif resume is not None and not isinstance(resume, str):
+        first_bad = "resume"
+    elif not isinstance(callbacks, list) or not all(isinstance(c, Callback) for c in callbacks):
+        first_bad = "callbacks"
     try:
         gan.fit(
             _batches(1),
@@ -986,9 +998,15 @@ def test_fuzzed_fit_arguments_raise_documented_errors(
             on_nonfinite=on_nonfinite,
         )
     except MnistganError as err:
+        event(f"{type(err).__name__}: {first_bad}")
         assert str(err) and "\n" not in str(err)
+        if first_bad is not None:
+            assert isinstance(err, ConfigError) and str(err).startswith(first_bad), str(err)
         assert_same(_snapshot(gan), before)
         assert (gan.epoch, gan.global_step) == counters
+    else:
+        event("trained")
+        assert first_bad is None, f"fit() accepted a bad {first_bad}"
 
 
 @st.composite
