@@ -18,8 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mnistgan import GAN, ModelCheckpoint, get_preset
+from mnistgan import GAN, ConfigError, DataError, ModelCheckpoint, get_preset
 from mnistgan.presets import GANConfig
+from mnistgan.sampling import Sampler
 
 # --------------------------------------------------------------------------- EMA
 
@@ -389,3 +390,55 @@ def test_compile_true_really_compiles_and_matches_eager(tmp_path: Path) -> None:
     counters = torch._dynamo.utils.counters
     assert counters["stats"]["unique_graphs"] > 0, "torch.compile never captured a graph"
     torch.testing.assert_close(weights[1], weights[0], rtol=1e-4, atol=1e-5)
+
+
+def test_sample_label_and_seed_errors_say_what_came() -> None:
+    """sample() refuses n < 0, non-int or bool seeds and labels outside [0, 9] with errors
+    that quote the range and the value; a 0-d label tensor counts as one label."""
+    gan = _conditional()
+    with pytest.raises(ConfigError, match=r"n must be an int >= 0, got -1"):
+        gan.sample(-1)
+    for seed in (1.5, True):
+        with pytest.raises(ConfigError, match="seed must be an int or None"):
+            gan.sample(2, seed=seed)  # type: ignore[arg-type]
+    with pytest.raises(DataError, match=r"labels must lie in \[0, 9\], got 10"):
+        gan.sample(2, labels=10)
+    with pytest.raises(DataError, match="labels must be an int, a sequence of ints"):
+        gan.sample(2, labels=True)
+    assert torch.equal(gan.sample(2, labels=9, seed=0), gan.sample(2, labels=[9, 9], seed=0))
+    one = gan.sample(1, labels=torch.tensor(3), seed=4)
+    assert torch.equal(one, gan.sample(1, labels=3, seed=4))
+    with pytest.raises(DataError, match=r"shape \(2,\)"):
+        gan.sample(2, labels=torch.tensor(3))
+
+
+@pytest.mark.parametrize("ema", [None, 0.9])
+def test_sampler_describes_its_weights(ema: float | None) -> None:
+    """GAN.sampler().info says whether the EMA or the trained generator draws, whether the
+    network was passed in and its memory layout; a bare Sampler's info is empty."""
+    gan = GAN.from_preset("dcgan", ema_decay=ema)
+    info = gan.sampler().info
+    assert info == {
+        "weights": "generator" if ema is None else "ema",
+        "custom_network": False,
+        "channels_last": True,
+    }
+    sampler = gan.sampler()
+    assert sampler.generator is (gan.generator if ema is None else gan.ema.module)  # type: ignore[union-attr]
+    assert Sampler(gan.generator, gan.config).info == {}
+    info_in = {"a": 1}
+    copy = Sampler(gan.generator, gan.config, info=info_in).info
+    assert copy == info_in and copy is not info_in
+
+
+def test_sampler_save_writes_a_generator_file_that_samples_alike(tmp_path: Path) -> None:
+    """Sampler.save writes a generator file that loads into a sampler drawing the same
+    images for a seed."""
+    pytest.importorskip("safetensors")
+    from mnistgan.export import load_sampler
+
+    gan = _conditional()
+    path = gan.sampler().save(tmp_path / "g.safetensors")
+    assert path.exists()
+    loaded = load_sampler(path)
+    assert torch.equal(loaded.sample(3, labels=5, seed=2), gan.sample(3, labels=5, seed=2))
