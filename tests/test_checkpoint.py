@@ -573,3 +573,56 @@ def test_write_errors_give_the_os_reason_without_its_errno_prefix(
         save_checkpoint(_new_payload(), tmp_path / "c.pt")
     assert f"{_NO_SPACE} (OSError)" in str(info.value)
     assert "[Errno" not in str(info.value)
+
+
+def test_the_culprit_is_named_past_values_that_round_trip(tmp_path: Path) -> None:
+    """Values that are not plain containers but load safely (an OrderedDict) are passed
+    over: the error names the object that a safe load refuses."""
+    from collections import OrderedDict
+
+    payload = {"a": OrderedDict(k=torch.ones(1)), "b": _Opaque()}
+    with pytest.raises(CheckpointError) as info:
+        save_checkpoint(payload, tmp_path / "c.pt")
+    assert "payload['b'] holds a test_checkpoint._Opaque" in str(info.value), str(info.value)
+
+
+def test_write_errors_without_strerror_quote_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError without an errno (no strerror) is quoted as its text."""
+    _fail_os_call("replace", OSError("the volume went away"))(monkeypatch)
+    with pytest.raises(CheckpointError, match="the volume went away"):
+        save_checkpoint({"w": torch.ones(1)}, tmp_path / "c.pt")
+
+
+def test_listing_order_and_what_is_left_out(tmp_path: Path) -> None:
+    """Files without a number come first, then by number; hidden files that are not
+    temporary ones are listed, temporary files of unfinished saves (hidden, .tmp) are not;
+    latest_checkpoint looks only at files matching its pattern."""
+    for name in ("epoch_0002.pt", "last.pt", ".best_0001.pt", "epoch_0010.pt"):
+        save_checkpoint({"w": torch.ones(1)}, tmp_path / name)
+    (tmp_path / ".epoch_0011.pt.0123456789ab.tmp").write_bytes(b"half")
+    (tmp_path / "notes_0099.tmp").write_bytes(b"not a temp of ours")
+    assert [p.name for p in list_checkpoints(tmp_path)] == [
+        "last.pt",
+        ".best_0001.pt",
+        "epoch_0002.pt",
+        "epoch_0010.pt",
+    ]
+    assert [p.name for p in list_checkpoints(tmp_path, "*.tmp")] == ["notes_0099.tmp"]
+    save_checkpoint({"w": torch.ones(1)}, tmp_path / "other_0050.pt")
+    assert latest_checkpoint(tmp_path, "epoch_*.pt") == tmp_path / "epoch_0010.pt"
+
+
+def test_latest_checkpoint_logs_which_file_it_skips(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A corrupt newest file is skipped with a warning that names it."""
+    save_checkpoint({"w": torch.ones(1)}, tmp_path / "epoch_0001.pt")
+    (tmp_path / "epoch_0002.pt").write_bytes(b"garbage")
+    with caplog.at_level(logging.WARNING, logger="mnistgan"):
+        assert latest_checkpoint(tmp_path) == tmp_path / "epoch_0001.pt"
+    assert any(
+        "skipping checkpoint" in r.getMessage() and "epoch_0002.pt" in r.getMessage()
+        for r in caplog.records
+    ), [r.getMessage() for r in caplog.records]
