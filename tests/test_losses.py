@@ -523,3 +523,28 @@ def test_r1_penalty_refuses_logits_of_another_batch_size() -> None:
         ConfigError, match=r"real_logits must have one logit per sample of real \(2\), got 3"
     ):
         r1_penalty(torch.zeros(3, requires_grad=True), real)
+
+
+def test_penalties_name_malformed_critic_outputs() -> None:
+    """r1_penalty names real_logits and gradient_penalty names discriminator(x_hat) when the
+    critic's output is not one logit per sample."""
+    real = torch.rand(2, 3, requires_grad=True)
+    with pytest.raises(ConfigError) as info:
+        r1_penalty(real.sum(1, keepdim=True).expand(2, 2), real)
+    assert str(info.value).startswith("real_logits must")
+    with pytest.raises(ConfigError) as info:
+        gradient_penalty(lambda x: x[:, :2], torch.rand(2, 3), torch.rand(2, 3))
+    assert str(info.value).startswith("discriminator(x_hat) must")
+
+
+def test_gradient_penalty_interpolates_in_the_real_batchs_dtype() -> None:
+    """A float64 fake batch is cast to the float32 real batch's dtype before interpolating,
+    so the critic and the penalty stay in float32."""
+    seen: list[torch.dtype] = []
+
+    def critic(x: Tensor) -> Tensor:
+        seen.append(x.dtype)
+        return x.flatten(1).sum(1)
+
+    penalty = gradient_penalty(critic, torch.rand(2, 3), torch.rand(2, 3, dtype=torch.float64))
+    assert seen == [torch.float32] and penalty.dtype == torch.float32
