@@ -99,12 +99,15 @@ def validate_state(state: object, config: GANConfig, *, restore_rng: bool) -> No
         raise CheckpointError(
             f"a checkpoint's content must be a dict (GAN.state_dict()), got {_kind(state)}"
         )
-    if not isinstance(state.get("config", _MISSING), Mapping):
-        raise _fail(
-            "config",
-            "the model config as a dict (GANConfig.to_dict())",
-            state.get("config", _MISSING),
-        )
+    config_entry = state.get("config", _MISSING)
+    try:
+        GANConfig.from_dict(config_entry)  # type: ignore[arg-type]
+    except (KeyError, TypeError, AttributeError, ValueError) as err:
+        raise CheckpointError(
+            f"the checkpoint's 'config' entry is missing or unreadable ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}); expected the model config "
+            f"(GANConfig.to_dict()): {_HINT}"
+        ) from err
     for key in ("generator", "discriminator"):
         _tensors(state, key, f"the {key}'s state dict (names to tensors)")
     if config.ema_decay is not None:
