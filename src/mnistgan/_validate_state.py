@@ -101,7 +101,7 @@ def validate_state(state: object, config: GANConfig, *, restore_rng: bool) -> No
         )
     config_entry = state.get("config", _MISSING)
     try:
-        GANConfig.from_dict(config_entry)  # type: ignore[arg-type]
+        GANConfig.from_dict(config_entry)
     except (KeyError, TypeError, AttributeError, ValueError) as err:
         raise CheckpointError(
             f"the checkpoint's 'config' entry is missing or unreadable ({type(err).__name__}: "
