@@ -522,7 +522,7 @@ def _unpicklable() -> None:
         (
             {"f": lambda: None},
             "payload['x']['f'] holds a builtins.function object",
-            "it cannot be pickled (",
+            "it cannot be pickled (PicklingError: ",
         ),
     ],
     ids=["refused-on-load", "unpicklable"],
@@ -599,7 +599,8 @@ def test_listing_order_and_what_is_left_out(tmp_path: Path) -> None:
     """Files without a number come first, then by number; hidden files that are not
     temporary ones are listed, temporary files of unfinished saves (hidden, .tmp) are not;
     latest_checkpoint looks only at files matching its pattern."""
-    for name in ("epoch_0002.pt", "last.pt", ".best_0001.pt", "epoch_0010.pt"):
+    # "last.pt" (no number) is written after ".best_0001.pt" (1): it still sorts first.
+    for name in ("epoch_0002.pt", ".best_0001.pt", "last.pt", "epoch_0010.pt"):
         save_checkpoint({"w": torch.ones(1)}, tmp_path / name)
     (tmp_path / ".epoch_0011.pt.0123456789ab.tmp").write_bytes(b"half")
     (tmp_path / "notes_0099.tmp").write_bytes(b"not a temp of ours")
@@ -622,7 +623,47 @@ def test_latest_checkpoint_logs_which_file_it_skips(
     (tmp_path / "epoch_0002.pt").write_bytes(b"garbage")
     with caplog.at_level(logging.WARNING, logger="mnistgan"):
         assert latest_checkpoint(tmp_path) == tmp_path / "epoch_0001.pt"
-    assert any(
-        "skipping checkpoint" in r.getMessage() and "epoch_0002.pt" in r.getMessage()
-        for r in caplog.records
-    ), [r.getMessage() for r in caplog.records]
+    skipped = f"skipping checkpoint {tmp_path / 'epoch_0002.pt'}: "
+    assert any(r.getMessage().startswith(skipped) for r in caplog.records), [
+        r.getMessage() for r in caplog.records
+    ]
+
+
+class _FailingFlush:
+    """A file from ``os.fdopen`` whose flush fails with ENOSPC (data stuck in a buffer)."""
+
+    def __init__(self, real: IO[bytes]) -> None:
+        self._real = real
+
+    def flush(self) -> None:
+        raise OSError(errno.ENOSPC, _NO_SPACE)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def __enter__(self) -> _FailingFlush:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._real.close()
+
+
+def test_a_failing_flush_is_a_write_error_not_an_unsafe_payload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When flushing the file fails, the error is the OS's (disk full), not a claim that the
+    payload cannot be stored; no file appears."""
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: _FailingFlush(real_fdopen(fd, mode)))
+    with pytest.raises(CheckpointError, match=f"could not write checkpoint .*{_NO_SPACE}"):
+        save_checkpoint({"w": torch.ones(3)}, tmp_path / "c.pt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_each_save_is_logged_at_debug_level(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """save_checkpoint logs 'saved checkpoint PATH' at DEBUG level."""
+    with caplog.at_level(logging.DEBUG, logger="mnistgan"):
+        path = save_checkpoint({"w": torch.ones(1)}, tmp_path / "c.pt")
+    assert f"saved checkpoint {path}" in [r.getMessage() for r in caplog.records]

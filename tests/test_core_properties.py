@@ -410,6 +410,8 @@ def test_sample_label_and_seed_errors_say_what_came() -> None:
     assert torch.equal(one, gan.sample(1, labels=3, seed=4))
     with pytest.raises(DataError, match=r"shape \(2,\)"):
         gan.sample(2, labels=torch.tensor(3))
+    with pytest.raises(DataError, match=r"shape \(2,\), got \(2, 1\)"):
+        gan.sample(2, labels=torch.zeros(2, 1, dtype=torch.long))
 
 
 @pytest.mark.parametrize("ema", [None, 0.9])
@@ -426,6 +428,8 @@ def test_sampler_describes_its_weights(ema: float | None) -> None:
     sampler = gan.sampler()
     assert sampler.generator is (gan.generator if ema is None else gan.ema.module)  # type: ignore[union-attr]
     assert Sampler(gan.generator, gan.config).info == {}
+    custom = GAN(gan.config, generator=gan.config.build_generator()).sampler().info
+    assert custom["custom_network"] is True and custom["channels_last"] is False
     info_in = {"a": 1}
     copy = Sampler(gan.generator, gan.config, info=info_in).info
     assert copy == info_in and copy is not info_in
