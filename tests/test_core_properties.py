@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from mnistgan import GAN, ConfigError, DataError, ModelCheckpoint, get_preset
+from mnistgan import GAN, Callback, ConfigError, DataError, ModelCheckpoint, get_preset
 from mnistgan.presets import GANConfig
 from mnistgan.sampling import Sampler
 
@@ -446,3 +446,73 @@ def test_sampler_save_writes_a_generator_file_that_samples_alike(tmp_path: Path)
     assert path.exists()
     loaded = load_sampler(path)
     assert torch.equal(loaded.sample(3, labels=5, seed=2), gan.sample(3, labels=5, seed=2))
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+class _Recorder(Callback):
+    """Records which model and logs every hook receives."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object, dict[str, Any]]] = []
+
+    def on_epoch_start(self, model: GAN, epoch: int, logs: dict[str, Any]) -> None:
+        self.calls.append(("epoch_start", model, dict(logs)))
+
+    def on_fit_end(self, model: GAN, logs: dict[str, Any]) -> None:
+        self.calls.append(("fit_end", model, dict(logs)))
+
+    def on_exception(self, model: GAN, error: BaseException) -> None:
+        self.calls.append(("exception", model, {"error": error}))
+
+
+def test_every_hook_receives_the_model_and_an_unsized_loader_trains() -> None:
+    """on_epoch_start, on_fit_end and on_exception get the model itself; a loader without
+    len() (a generator of batches) trains, with batches=None in on_epoch_start."""
+    gan, rec = _tiny(), _Recorder()
+    gan.fit((b for b in _batches() * 2), epochs=1, callbacks=[rec], progress=False)
+    assert [(name, model) for name, model, _ in rec.calls] == [
+        ("epoch_start", gan),
+        ("fit_end", gan),
+    ]
+    assert rec.calls[0][2] == {"batches": None} and gan.global_step == 2
+    rec.calls.clear()
+    with pytest.raises(ConfigError):
+        gan.fit([torch.rand(4, 1, 28, 28)], epochs=1, callbacks=[rec, "x"], progress=False)  # type: ignore[list-item]
+    bad = torch.full((4, 1, 28, 28), 2.0)
+    with pytest.raises(DataError):
+        gan.fit([bad], epochs=1, callbacks=[rec], progress=False)
+    assert rec.calls[-1][0] == "exception" and rec.calls[-1][1] is gan
+
+
+class _NaNFirst(GAN):
+    """A GAN whose train_step reports a NaN loss at its first call."""
+
+    calls = 0
+
+    def train_step(self, batch: Any) -> dict[str, Tensor]:
+        self.calls += 1
+        logs = super().train_step(batch)
+        if self.calls == 1:
+            logs["loss_d"] = torch.tensor(float("nan"))
+        return logs
+
+
+def test_skip_goes_on_with_the_epochs_remaining_batches() -> None:
+    """on_nonfinite="skip" skips the step whose loss is NaN and trains on the rest of the
+    epoch; the epoch row counts one skipped step and its wall time lies within fit's."""
+    import time
+
+    torch.manual_seed(0)
+    gan = _NaNFirst(get_preset("vanilla", generator={"hidden": (8,)}, ema_decay=None))
+    batches = [
+        torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(i)) for i in range(3)
+    ]
+    start = time.perf_counter()
+    history = gan.fit(batches, epochs=1, progress=False, on_nonfinite="skip")
+    elapsed = time.perf_counter() - start
+    assert gan.calls == 3 and gan.global_step == 2 and len(history.steps) == 2
+    row = history.epochs[0]
+    assert row["skipped_steps"] == 1.0
+    assert 0 < row["seconds"] <= elapsed
