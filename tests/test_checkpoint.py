@@ -498,3 +498,172 @@ def test_latest_checkpoint_none_when_all_bad(tmp_path: Path) -> None:
     assert latest_checkpoint(tmp_path) is None
     (tmp_path / "epoch_1.pt").write_bytes(b"garbage")
     assert latest_checkpoint(tmp_path) is None
+
+
+# --------------------------------------------------------------------------- mutation killers
+
+
+class _Opaque:
+    """A picklable object that a weights_only load refuses."""
+
+
+def _unpicklable() -> None:
+    """Stands in for any value pickle cannot store (a local function)."""
+
+
+@pytest.mark.parametrize(
+    ("value", "where", "reason"),
+    [
+        (
+            {"inner": [1, _Opaque()]},
+            "payload['x']['inner'][1] holds a test_checkpoint._Opaque object",
+            "a safe torch.load(weights_only=True) would refuse it",
+        ),
+        (
+            {"f": lambda: None},
+            "payload['x']['f'] holds a builtins.function object",
+            "it cannot be pickled (PicklingError: ",
+        ),
+    ],
+    ids=["refused-on-load", "unpicklable"],
+)
+def test_unsafe_values_are_named_with_their_path_type_and_reason(
+    tmp_path: Path, value: object, where: str, reason: str
+) -> None:
+    """A payload holding an object a safe load refuses (or pickle cannot store) is not
+    written; the error gives the innermost key path, the object's type and why."""
+    with pytest.raises(CheckpointError) as info:
+        save_checkpoint({"x": value, "w": torch.ones(2)}, tmp_path / "c.pt")
+    assert where in str(info.value), str(info.value)
+    assert reason in str(info.value), str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saved_files_get_the_umask_permissions_and_a_hidden_random_temp_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is written as ``.NAME.<12 hex digits>.tmp`` next to the target, then
+    renamed; it ends with mode 0o666 less the umask, like any file the user creates."""
+    renamed: list[tuple[str, str]] = []
+    real_replace = os.replace
+
+    def spy(src: Any, dst: Any) -> None:
+        renamed.append((os.fspath(src), os.fspath(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    umask = os.umask(0o022)
+    try:
+        path = save_checkpoint({"w": torch.ones(2)}, tmp_path / "g.pt")
+    finally:
+        os.umask(umask)
+    assert len(renamed) == 1
+    src, dst = (Path(p) for p in renamed[0])
+    assert dst == path and src.parent == tmp_path
+    assert re.fullmatch(r"\.g\.pt\.[0-9a-f]{12}\.tmp", src.name), src.name
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_write_errors_give_the_os_reason_without_its_errno_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OS error while writing is reported by its strerror and type, not its repr."""
+    _fill_disk_after(0)(monkeypatch)
+    with pytest.raises(CheckpointError) as info:
+        save_checkpoint(_new_payload(), tmp_path / "c.pt")
+    assert f"{_NO_SPACE} (OSError)" in str(info.value)
+    assert "[Errno" not in str(info.value)
+
+
+def test_the_culprit_is_named_past_values_that_round_trip(tmp_path: Path) -> None:
+    """Values that are not plain containers but load safely (an OrderedDict) are passed
+    over: the error names the object that a safe load refuses."""
+    from collections import OrderedDict
+
+    payload = {"a": OrderedDict(k=torch.ones(1)), "b": _Opaque()}
+    with pytest.raises(CheckpointError) as info:
+        save_checkpoint(payload, tmp_path / "c.pt")
+    assert "payload['b'] holds a test_checkpoint._Opaque" in str(info.value), str(info.value)
+
+
+def test_write_errors_without_strerror_quote_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError without an errno (no strerror) is quoted as its text."""
+    _fail_os_call("replace", OSError("the volume went away"))(monkeypatch)
+    with pytest.raises(CheckpointError, match="the volume went away"):
+        save_checkpoint({"w": torch.ones(1)}, tmp_path / "c.pt")
+
+
+def test_listing_order_and_what_is_left_out(tmp_path: Path) -> None:
+    """Files without a number come first, then by number; hidden files that are not
+    temporary ones are listed, temporary files of unfinished saves (hidden, .tmp) are not;
+    latest_checkpoint looks only at files matching its pattern."""
+    # "last.pt" (no number) is written after ".best_0001.pt" (1): it still sorts first.
+    for name in ("epoch_0002.pt", ".best_0001.pt", "last.pt", "epoch_0010.pt"):
+        save_checkpoint({"w": torch.ones(1)}, tmp_path / name)
+    (tmp_path / ".epoch_0011.pt.0123456789ab.tmp").write_bytes(b"half")
+    (tmp_path / "notes_0099.tmp").write_bytes(b"not a temp of ours")
+    assert [p.name for p in list_checkpoints(tmp_path)] == [
+        "last.pt",
+        ".best_0001.pt",
+        "epoch_0002.pt",
+        "epoch_0010.pt",
+    ]
+    assert [p.name for p in list_checkpoints(tmp_path, "*.tmp")] == ["notes_0099.tmp"]
+    save_checkpoint({"w": torch.ones(1)}, tmp_path / "other_0050.pt")
+    assert latest_checkpoint(tmp_path, "epoch_*.pt") == tmp_path / "epoch_0010.pt"
+
+
+def test_latest_checkpoint_logs_which_file_it_skips(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A corrupt newest file is skipped with a warning that names it."""
+    save_checkpoint({"w": torch.ones(1)}, tmp_path / "epoch_0001.pt")
+    (tmp_path / "epoch_0002.pt").write_bytes(b"garbage")
+    with caplog.at_level(logging.WARNING, logger="mnistgan"):
+        assert latest_checkpoint(tmp_path) == tmp_path / "epoch_0001.pt"
+    skipped = f"skipping checkpoint {tmp_path / 'epoch_0002.pt'}: "
+    assert any(r.getMessage().startswith(skipped) for r in caplog.records), [
+        r.getMessage() for r in caplog.records
+    ]
+
+
+class _FailingFlush:
+    """A file from ``os.fdopen`` whose flush fails with ENOSPC (data stuck in a buffer)."""
+
+    def __init__(self, real: IO[bytes]) -> None:
+        self._real = real
+
+    def flush(self) -> None:
+        raise OSError(errno.ENOSPC, _NO_SPACE)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def __enter__(self) -> _FailingFlush:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._real.close()
+
+
+def test_a_failing_flush_is_a_write_error_not_an_unsafe_payload(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When flushing the file fails, the error is the OS's (disk full), not a claim that the
+    payload cannot be stored; no file appears."""
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: _FailingFlush(real_fdopen(fd, mode)))
+    with pytest.raises(CheckpointError, match=f"could not write checkpoint .*{_NO_SPACE}"):
+        save_checkpoint({"w": torch.ones(3)}, tmp_path / "c.pt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_each_save_is_logged_at_debug_level(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """save_checkpoint logs 'saved checkpoint PATH' at DEBUG level."""
+    with caplog.at_level(logging.DEBUG, logger="mnistgan"):
+        path = save_checkpoint({"w": torch.ones(1)}, tmp_path / "c.pt")
+    assert f"saved checkpoint {path}" in [r.getMessage() for r in caplog.records]

@@ -81,9 +81,12 @@ def test_conditional_training_step_updates_every_part(conditioning: str) -> None
     torch.manual_seed(0)
     gan = GAN.from_preset("vanilla", num_classes=10, conditioning=conditioning)
     embed = gan.generator.embed.weight.detach().clone()
+    d_labels = gan.discriminator.classifier if conditioning == "acgan" else gan.discriminator.embed
+    d_weights = d_labels.weight.detach().clone()
     logs = gan.train_step((torch.rand(16, 1, 28, 28), torch.arange(16) % 10))
     assert all(torch.isfinite(v) for v in logs.values())
     assert not torch.equal(embed, gan.generator.embed.weight)
+    assert not torch.equal(d_weights, d_labels.weight), "D's label weights did not change"
 
 
 def test_sample_by_digit_shapes_and_errors() -> None:

@@ -27,7 +27,15 @@ from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
-from mnistgan import GAN, ConfigError, HistoryWriter, ModelCheckpoint, ProgressBar, SampleGrid
+from mnistgan import (
+    DCGAN,
+    GAN,
+    ConfigError,
+    HistoryWriter,
+    ModelCheckpoint,
+    ProgressBar,
+    SampleGrid,
+)
 from mnistgan.data import InMemoryLoader, load_tensors
 from mnistgan.device import seed_everything
 from mnistgan.presets import GANConfig, get_preset
@@ -193,6 +201,66 @@ def _worker(rank: int, port: int, tmp: Path, images: Tensor) -> None:
     torch.save(result, tmp / f"result{rank}.pt")
 
 
+class _BufferSpy(Callback):
+    """Keep copies of G's, D's and the EMA's buffers after the epoch's last step (before
+    fit aligns them) and at the epoch's end (after)."""
+
+    def __init__(self) -> None:
+        self.before: dict[str, Tensor] = {}
+        self.after: dict[str, Tensor] = {}
+
+    @staticmethod
+    def _buffers(model: GAN) -> dict[str, Tensor]:
+        nets = {"generator": model.generator, "discriminator": model.discriminator}
+        if model.ema is not None:
+            nets["ema"] = model.ema
+        return {
+            f"{name}.{key}": value.detach().clone().contiguous()
+            for name, net in nets.items()
+            for key, value in net.named_buffers()
+        }
+
+    def on_batch_end(self, model: GAN, batch_index: int, logs: dict[str, Tensor]) -> None:
+        self.before = self._buffers(model)
+
+    def on_epoch_end(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
+        self.after = self._buffers(model)
+
+
+def _batchnorm_worker(rank: int, port: int, tmp: Path, images: Tensor) -> None:
+    """One rank of DCGAN() (BatchNorm in G and D) under DDP for one epoch, then a
+    sync_batchnorm=True fit on the CPU, which must refuse."""
+    warnings.simplefilter("error")
+    torch.set_num_threads(1)
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(_WORLD),
+    )
+    result: dict[str, Any] = {}
+    try:
+        seed_everything(0)
+        gan = DCGAN()
+        spy = _BufferSpy()
+        loader = InMemoryLoader(images, batch_size=_BATCH, seed=_SEED)
+        gan.fit(loader, epochs=1, callbacks=[spy], device="cpu", progress=False)
+        result["before"], result["after"] = spy.before, spy.after
+        result["params"] = {
+            **{f"generator.{k}": v for k, v in gan.generator.named_parameters()},
+            **{f"discriminator.{k}": v for k, v in gan.discriminator.named_parameters()},
+        }
+        result["params"] = {k: v.detach().contiguous() for k, v in result["params"].items()}
+        try:
+            DCGAN().fit(loader, epochs=1, device="cpu", progress=False, sync_batchnorm=True)
+        except ConfigError as err:
+            result["sync_error"] = str(err)
+    finally:
+        dist.destroy_process_group()
+    torch.save(result, tmp / f"bn{rank}.pt")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -219,6 +287,23 @@ def ddp_run(images: Tensor, tmp_path_factory: pytest.TempPathFactory) -> dict[st
             pytest.fail("the two DDP processes did not finish within 10 minutes")
     results = [torch.load(tmp / f"result{r}.pt", weights_only=True) for r in range(_WORLD)]
     return {"tmp": tmp, "ranks": results}
+
+
+@pytest.fixture(scope="module")
+def ddp_batchnorm_run(images: Tensor, tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
+    """Run :func:`_batchnorm_worker` on two gloo processes (96 real images: 3 steps of
+    16 per rank); each rank's results."""
+    tmp = tmp_path_factory.mktemp("ddp-bn")
+    context = mp.spawn(
+        _batchnorm_worker, args=(_free_port(), tmp, images[:96]), nprocs=_WORLD, join=False
+    )
+    deadline = time.monotonic() + 600
+    while not context.join(timeout=5):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail("the two DDP processes did not finish within 10 minutes")
+    return [torch.load(tmp / f"bn{r}.pt", weights_only=True) for r in range(_WORLD)]
 
 
 def _assert_equal(a: Any, b: Any, where: str, atol: float = 0.0) -> None:
@@ -344,6 +429,34 @@ def test_cli_train_under_torchrun(tmp_path: Path, mnist_root: Path) -> None:
 
 
 # --------------------------------------------------------------------------- one process
+
+
+@pytest.mark.slow  # two processes importing torch and training DCGAN(): ~50 s on a busy CPU
+def test_ddp_default_model_aligns_batchnorm_buffers_at_epoch_end(
+    ddp_batchnorm_run: list[Any],
+) -> None:
+    """DCGAN() under DDP: after the last step each rank's BatchNorm statistics are its
+    own (they saw different images); at the epoch's end every buffer (G, D and the EMA's)
+    is rank 0's on both ranks, and the weights are identical."""
+    rank0, rank1 = ddp_batchnorm_run
+    running = [k for k in rank0["before"] if k.endswith("running_mean")]
+    assert any(k.startswith("generator.") for k in running)
+    assert any(k.startswith("discriminator.") for k in running)
+    differing = [k for k in running if not torch.equal(rank0["before"][k], rank1["before"][k])]
+    assert differing, "the ranks' BatchNorm statistics never differed: nothing was tested"
+    _assert_equal(rank0["after"], rank1["after"], "buffers at epoch end")
+    _assert_equal(rank0["after"], rank0["before"], "rank 0's buffers")
+    _assert_equal(rank0["params"], rank1["params"], "weights")
+
+
+@pytest.mark.slow  # shares the two-process run above
+def test_ddp_sync_batchnorm_on_cpu_is_refused_clearly(ddp_batchnorm_run: list[Any]) -> None:
+    """fit(sync_batchnorm=True) under DDP on the CPU raises ConfigError on every rank,
+    saying it needs CUDA and to pass sync_batchnorm=False."""
+    for rank in ddp_batchnorm_run:
+        message = rank.get("sync_error", "")
+        assert "sync_batchnorm=True needs CUDA" in message, message
+        assert "pass sync_batchnorm=False" in message
 
 
 def test_in_memory_shards_split_each_epoch_evenly() -> None:

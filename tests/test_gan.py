@@ -190,11 +190,27 @@ def test_sample_without_seed_follows_global_rng() -> None:
 
 
 def test_sample_leaves_training_mode_alone() -> None:
-    """sample() runs the generator in eval mode and restores its training mode afterwards."""
-    gan = GAN.from_preset("dcgan")
+    """sample() runs the generator in eval mode (BatchNorm on its running statistics,
+    which sampling leaves unchanged) and restores its training mode afterwards."""
+    torch.manual_seed(0)
+    gan = GAN.from_preset("dcgan", ema_decay=None)  # BatchNorm in G
+    gan.train_step(torch.rand(8, 1, 28, 28))  # running statistics that are not (0, 1)
     gan.generator.train()
-    gan.sample(2, seed=0)
+    buffers = {k: v.clone() for k, v in gan.generator.named_buffers()}
+    z = torch.randn(4, gan.latent_dim, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        gan.generator.eval()
+        in_eval = (gan.generator(z) + 1) / 2
+        gan.generator.train()
+        in_train = (gan.generator(z) + 1) / 2
+    for k, v in buffers.items():  # put back what the train-mode pass above updated
+        gan.generator.get_buffer(k).copy_(v)
+    assert not torch.allclose(in_eval, in_train, atol=1e-3)  # so the mode is visible
+    samples = gan.sample(4, seed=0)
+    torch.testing.assert_close(samples, in_eval.clamp(0, 1), rtol=1e-5, atol=1e-6)
     assert gan.generator.training
+    for k, v in gan.generator.named_buffers():
+        assert torch.equal(v, buffers[k]), f"sampling changed {k}"
 
 
 @pytest.mark.parametrize(

@@ -416,3 +416,135 @@ def test_ganloss_is_frozen() -> None:
     """GANLoss entries cannot be modified in place."""
     with pytest.raises(dataclasses.FrozenInstanceError):
         get_loss("bce").name = "other"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- argument names
+
+
+@pytest.mark.parametrize("loss", D_LOSSES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    ("bad", "got"),
+    [(torch.zeros(4, 2), "got shape (4, 2)"), ([0.0], "got list"), (torch.zeros(0), "empty")],
+)
+def test_every_d_loss_names_the_bad_argument(
+    loss: Callable[[Tensor, Tensor], Tensor], bad: object, got: str
+) -> None:
+    """Each D loss's error starts with the name of the malformed argument (real_logits or
+    fake_logits, not the other) and says what came."""
+    good = torch.zeros(3)
+    for name, args in (("real_logits", (bad, good)), ("fake_logits", (good, bad))):
+        with pytest.raises(ConfigError) as info:
+            loss(*args)  # type: ignore[arg-type]
+        assert str(info.value).startswith(f"{name} must"), str(info.value)
+        assert got in str(info.value)
+
+
+@pytest.mark.parametrize("loss", G_LOSSES, ids=lambda f: f.__name__)
+def test_every_g_loss_names_fake_logits(loss: Callable[[Tensor], Tensor]) -> None:
+    """Each G loss's error starts with 'fake_logits must' and says what came."""
+    with pytest.raises(ConfigError) as info:
+        loss(torch.zeros(4, 2))
+    assert str(info.value).startswith("fake_logits must") and "(4, 2)" in str(info.value)
+
+
+def _sum_critic(x: Tensor) -> Tensor:
+    return x.reshape(x.shape[0], -1).sum(1)
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (5,), (2, 1, 4, 4)], ids=str)
+def test_penalties_take_any_non_empty_batch(shape: tuple[int, ...]) -> None:
+    """gradient_penalty and r1_penalty accept batches of one sample and 1-D batches (N,):
+    the critic sum(x) has gradient 1 everywhere, so GP = (sqrt(D) - 1)^2, R1 = D for D
+    values per sample."""
+    real = torch.rand(shape)
+    per_sample = real[0].numel()
+    gp = gradient_penalty(_sum_critic, real, torch.rand(shape))
+    assert float(gp) == pytest.approx((math.sqrt(per_sample) - 1) ** 2, rel=1e-5)
+    x = real.clone().requires_grad_(True)
+    assert float(r1_penalty(_sum_critic(x), x)) == pytest.approx(per_sample, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("bad", "fragment"),
+    [
+        (torch.tensor(1.0), "non-empty batch"),
+        (torch.zeros(0, 3), "non-empty batch"),
+        (torch.zeros(2, 3, dtype=torch.long), "floating-point"),
+        ([[0.0]], "got list"),
+    ],
+)
+def test_penalties_name_the_bad_batch(bad: object, fragment: str) -> None:
+    """gradient_penalty names 'real' or 'fake', r1_penalty 'real', when that batch is 0-d,
+    empty, not float or not a tensor."""
+    good = torch.rand(2, 3)
+    for name, args in (("real", (bad, good)), ("fake", (good, bad))):
+        with pytest.raises(ConfigError) as info:
+            gradient_penalty(_sum_critic, *args)  # type: ignore[arg-type]
+        assert str(info.value).startswith(f"{name} must") and fragment in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        r1_penalty(torch.zeros(2), bad)  # type: ignore[arg-type]
+    assert str(info.value).startswith("real must") and fragment in str(info.value)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gradient_penalty_is_the_textbook_formula_at_the_interpolates(dtype: torch.dtype) -> None:
+    """For the critic D(x) = ||x||^2 / 2 (gradient x), the penalty is the batch mean of
+    (||x_hat|| - 1)^2 at x_hat = eps real + (1 - eps) fake, eps ~ U(0, 1) per sample drawn
+    in the batch's dtype from the given generator."""
+    real = torch.rand(4, 1, 3, 3, dtype=dtype, generator=torch.Generator().manual_seed(0))
+    fake = torch.rand(4, 1, 3, 3, dtype=dtype, generator=torch.Generator().manual_seed(1)) - 2
+    got = gradient_penalty(
+        lambda x: x.pow(2).flatten(1).sum(1) / 2,
+        real,
+        fake,
+        generator=torch.Generator().manual_seed(7),
+    )
+    eps = torch.rand(4, 1, 1, 1, dtype=dtype, generator=torch.Generator().manual_seed(7))
+    x_hat = eps * real + (1 - eps) * fake
+    expected = (x_hat.flatten(1).norm(dim=1) - 1).pow(2).mean()
+    assert got.dtype == dtype
+    torch.testing.assert_close(got, expected)
+
+
+def test_gradient_penalty_of_a_critic_that_ignores_its_input_is_one() -> None:
+    """A critic whose score does not depend on x (only on its weights) has gradient 0, so
+    the penalty is exactly 1 rather than an autograd error."""
+    weight = torch.ones((), requires_grad=True)
+    penalty = gradient_penalty(
+        lambda x: weight.expand(x.shape[0]), torch.rand(3, 2), torch.rand(3, 2)
+    )
+    assert float(penalty) == 1.0
+
+
+def test_r1_penalty_refuses_logits_of_another_batch_size() -> None:
+    """r1_penalty with 3 logits for a batch of 2 raises ConfigError saying so."""
+    real = torch.rand(2, 3, requires_grad=True)
+    with pytest.raises(
+        ConfigError, match=r"real_logits must have one logit per sample of real \(2\), got 3"
+    ):
+        r1_penalty(torch.zeros(3, requires_grad=True), real)
+
+
+def test_penalties_name_malformed_critic_outputs() -> None:
+    """r1_penalty names real_logits and gradient_penalty names discriminator(x_hat) when the
+    critic's output is not one logit per sample."""
+    real = torch.rand(2, 3, requires_grad=True)
+    with pytest.raises(ConfigError) as info:
+        r1_penalty(real.sum(1, keepdim=True).expand(2, 2), real)
+    assert str(info.value).startswith("real_logits must")
+    with pytest.raises(ConfigError) as info:
+        gradient_penalty(lambda x: x[:, :2], torch.rand(2, 3), torch.rand(2, 3))
+    assert str(info.value).startswith("discriminator(x_hat) must")
+
+
+def test_gradient_penalty_interpolates_in_the_real_batchs_dtype() -> None:
+    """A float64 fake batch is cast to the float32 real batch's dtype before interpolating,
+    so the critic and the penalty stay in float32."""
+    seen: list[torch.dtype] = []
+
+    def critic(x: Tensor) -> Tensor:
+        seen.append(x.dtype)
+        return x.flatten(1).sum(1)
+
+    penalty = gradient_penalty(critic, torch.rand(2, 3), torch.rand(2, 3, dtype=torch.float64))
+    assert seen == [torch.float32] and penalty.dtype == torch.float32

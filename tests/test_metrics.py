@@ -380,8 +380,15 @@ def test_the_real_floor_is_documented_for_every_metric() -> None:
 def test_cli_eval_prints_json_and_a_table(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`mnistgan eval CHECKPOINT --json` prints every metric; without --json a table."""
-    path = GAN.from_preset("vanilla").save(tmp_path / "g.pt")
+    """`mnistgan eval CHECKPOINT --json` prints every metric of the checkpoint's generator
+    against the shipped MNIST test features: the values evaluate() gives for that
+    generator, in their ranges, an untrained generator far from the real floor; without
+    --json a table."""
+    import mnistgan.metrics
+
+    torch.manual_seed(0)
+    gan = GAN.from_preset("vanilla")
+    path = gan.save(tmp_path / "g.pt")
     assert (
         main(["eval", str(path), "--n", "150", "--kid-subsets", "2", "--device", "cpu", "--json"])
         == 0
@@ -389,7 +396,16 @@ def test_cli_eval_prints_json_and_a_table(
     report = json.loads(capsys.readouterr().out)
     (only,) = report["inputs"]
     assert only["kind"] == "checkpoint" and only["n"] == 150
-    assert set(METRIC_KEYS) <= set(only["metrics"])
+    metrics = only["metrics"]
+    assert set(METRIC_KEYS) <= set(metrics)
+    direct = mnistgan.metrics.evaluate(gan, 150, kid_subsets=2, device="cpu")
+    for key in METRIC_KEYS:
+        assert metrics[key] == pytest.approx(direct[key], rel=1e-6, abs=1e-9), key
+    for key in ("precision", "recall", "coverage"):
+        assert 0.0 <= metrics[key] <= 1.0, key
+    assert metrics["modes"] in range(11) and metrics["kid_std"] >= 0
+    assert 1.0 <= metrics["score"] <= 10.0
+    assert metrics["fd"] > 10 * REAL_FLOOR["fd"]  # untrained noise is no digit
     assert main(["eval", str(path), "--n", "150", "--kid-subsets", "2", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "Fréchet distance" in out

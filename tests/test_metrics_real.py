@@ -154,7 +154,9 @@ def test_conditional_metrics_read_the_requested_digits(
     train_slice: tuple[torch.Tensor, torch.Tensor],
 ) -> None:
     """For a generator that draws real digits of the asked class, label accuracy is ~99% and
-    per-class FD is near zero; shuffled labels drop the accuracy to chance."""
+    every per-class FD is below 5 (measured 1.5 to 3.5: about 200 images a class, against
+    0.95 for all 2,000); shuffled labels drop the accuracy to chance and put every per-class
+    FD above 50 (measured 145 to 222)."""
     from mnistgan import GAN, get_preset
     from mnistgan.metrics import evaluate
 
@@ -166,7 +168,7 @@ def test_conditional_metrics_read_the_requested_digits(
     result = evaluate(gan, 2000, kid_subsets=5, device="cpu")
     assert result["label_accuracy"] >= 0.98
     assert {f"fd_class_{k}" for k in range(10)} <= result.keys()
-    assert max(result[f"fd_class_{k}"] for k in range(10)) < 5 * result["fd"] + 5
+    assert max(result[f"fd_class_{k}"] for k in range(10)) < 5
 
     wrong = GAN(
         config,
@@ -175,3 +177,4 @@ def test_conditional_metrics_read_the_requested_digits(
     )
     shuffled = evaluate(wrong, 2000, kid_subsets=5, device="cpu")
     assert shuffled["label_accuracy"] < 0.3
+    assert min(shuffled[f"fd_class_{k}"] for k in range(10)) > 50

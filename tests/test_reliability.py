@@ -347,29 +347,106 @@ def _trained_state() -> dict[str, Any]:
     return gan.state_dict()
 
 
+def _entry_is_valid(key: str, junk: Any, delete: bool) -> bool:
+    """Whether ``state[key]`` deleted (``delete``) or set to ``junk`` still makes a whole
+    checkpoint for :func:`_tiny` (which has an EMA) loaded with ``restore_rng=True``.
+
+    Only ``callbacks``, ``scalers`` and ``custom_networks`` may be absent; the drawn junk
+    is valid only as an int >= 0 counter, an empty dict of callback/scaler states or a
+    bool ``custom_networks``.
+    """
+    if delete:
+        return key in ("callbacks", "scalers", "custom_networks")
+    if key in ("epoch", "global_step"):
+        return type(junk) is int and junk >= 0
+    if key in ("callbacks", "scalers"):
+        return isinstance(junk, dict) and not junk
+    if key == "custom_networks":
+        return isinstance(junk, bool)
+    return False
+
+
 @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(key=st.sampled_from(_STATE_KEYS), junk=st.none() | _JUNK, delete=st.booleans())
 def test_damaged_checkpoint_entries_raise_and_change_nothing(
     tmp_path: Path, key: str, junk: Any, delete: bool
 ) -> None:
-    """A checksum-valid checkpoint with an entry missing or junk: CheckpointError, model intact."""
+    """A checksum-valid checkpoint with an entry missing or junk either is still whole
+    (then it loads, entry and all) or raises a one-line CheckpointError naming the entry
+    and leaves the model exactly as it was: nothing loads half."""
     state = dict(_trained_state())
     if delete:
         del state[key]
     else:
         state[key] = junk
+    valid = _entry_is_valid(key, junk, delete)
     path = ckpt.save_checkpoint(state, tmp_path / "damaged.pt")
-    try:
-        GAN.load(path)
-    except CheckpointError as err:
-        assert "\n" not in str(err) and str(err)
     gan = _tiny()
     before = _snapshot(gan)
-    try:
-        gan.load_state_dict(state)
-    except CheckpointError:
+    if not valid:
+        with pytest.raises(CheckpointError) as err:
+            gan.load_state_dict(state)
+        message = str(err.value)
+        assert "\n" not in message and repr(key) in message, message
         assert_same(_snapshot(gan), before)
-        assert (gan.epoch, gan.global_step) == (0, 0)
+        assert (gan.epoch, gan.global_step, gan.history.steps) == (0, 0, [])
+        with pytest.raises(CheckpointError, match=key):
+            GAN.load(path)
+        return
+    gan.load_state_dict(state)
+    assert gan.epoch == state.get("epoch") and gan.global_step == state.get("global_step")
+    assert gan.ema is not None
+    assert_same(clone_state(gan.ema.state_dict()), clone_state(state["ema"]))
+    if state.get("custom_networks") is True:
+        with pytest.raises(CheckpointError, match="custom networks"):
+            GAN.load(path)
+    else:
+        assert GAN.load(path).epoch == state["epoch"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("ema", None),
+        ("ema", "missing"),
+        ("rng", None),
+        ("history", {}),
+        ("epoch", True),
+        ("epoch", 1.5),
+        ("global_step", -1),
+        ("opt_g", {}),
+        ("generator", {}),
+        ("callbacks", [1]),
+        ("scalers", {"d": 3}),
+        ("rng_ranks", [None]),
+    ],
+)
+def test_each_required_entry_is_named_when_missing_or_malformed(key: str, value: Any) -> None:
+    """The entries the config requires (an EMA model's 'ema', 'rng' with restore_rng,
+    the counters as ints >= 0, a History dict, optimiser and network states) raise a
+    CheckpointError that names them when missing or malformed; nothing is loaded."""
+    state = dict(_trained_state())
+    if value == "missing":
+        del state[key]
+    else:
+        state[key] = value
+    gan = _tiny()
+    before = _snapshot(gan)
+    with pytest.raises(CheckpointError, match=repr(key)):
+        gan.load_state_dict(state)
+    assert_same(_snapshot(gan), before)
+
+
+def test_entries_the_config_does_not_need_may_be_absent() -> None:
+    """Without restore_rng the 'rng' entry is not needed, and a model without EMA loads a
+    checkpoint whose 'ema' is None; both load the weights."""
+    state = {**_trained_state(), "rng": None}
+    gan = _tiny()
+    gan.load_state_dict(state, restore_rng=False)
+    assert gan.epoch == state["epoch"]
+    plain = _tiny(ema_decay=None)
+    plain.load_state_dict({**_trained_state(), "ema": None})
+    assert_same(clone_state(plain.generator.state_dict()), clone_state(state["generator"]))
 
 
 # --------------------------------------------------------------------------- malicious files
@@ -896,9 +973,21 @@ _NOT_INT = st.one_of(st.none(), st.booleans(), st.floats(), st.text(max_size=4),
 def test_fuzzed_fit_arguments_raise_documented_errors(
     fuzz_gan: GAN, epochs: Any, callbacks: Any, device: Any, resume: Any, on_nonfinite: Any
 ) -> None:
-    """fit() with any epochs, callbacks, device, resume, on_nonfinite trains or raises cleanly."""
+    """fit() with any epochs, callbacks, device, resume, on_nonfinite trains or raises cleanly;
+    a bad epochs (not an int >= 0), on_nonfinite (not raise/skip/stop), resume (not a
+    path, "auto" or None) or callbacks (not a list of Callbacks) is a ConfigError naming
+    the first bad one, checked in that order, before anything changes."""
     gan = fuzz_gan
     before, counters = _snapshot(gan), (gan.epoch, gan.global_step)
+    first_bad = None
+    if epochs is not None and not (_is_int(epochs) and epochs >= 0):
+        first_bad = "epochs"
+    elif on_nonfinite not in ("raise", "skip", "stop"):
+        first_bad = "on_nonfinite"
+    elif resume is not None and not isinstance(resume, str):
+        first_bad = "resume"
+    elif not isinstance(callbacks, list) or not all(isinstance(c, Callback) for c in callbacks):
+        first_bad = "callbacks"
     try:
         gan.fit(
             _batches(1),
@@ -910,9 +999,15 @@ def test_fuzzed_fit_arguments_raise_documented_errors(
             on_nonfinite=on_nonfinite,
         )
     except MnistganError as err:
+        event(f"{type(err).__name__}: {first_bad}")
         assert str(err) and "\n" not in str(err)
+        if first_bad is not None:
+            assert isinstance(err, ConfigError) and str(err).startswith(first_bad), str(err)
         assert_same(_snapshot(gan), before)
         assert (gan.epoch, gan.global_step) == counters
+    else:
+        event("trained")
+        assert first_bad is None, f"fit() accepted a bad {first_bad}"
 
 
 @st.composite
@@ -968,41 +1063,115 @@ def _check_images(images: Tensor, n: int, gan: GAN) -> None:
     assert bool(torch.isfinite(images).all()) and bool(((images >= 0) & (images <= 1)).all())
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _tensor_labels_ok(labels: Tensor, n: int) -> bool:
+    """Integer labels of shape (n,) in [0, 9] (the conditional fuzz model has 10 classes)."""
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool or labels.is_complex():
+        return False
+    if labels.dim() != 1 or labels.size(0) != n:
+        return False
+    return n == 0 or (int(labels.min()) >= 0 and int(labels.max()) <= 9)
+
+
+def _sample_labels_ok(labels: Any, n: int, conditional: bool) -> bool:
+    """Whether sample(n, labels=labels) must accept ``labels``: None; for a conditional
+    model one int in [0, 9] for all, ``n`` of them as a non-empty list of ints, or an
+    integer tensor of shape (n,) (a 0-d one counts as (1,))."""
+    if labels is None:
+        return True
+    if not conditional or isinstance(labels, bool):
+        return False
+    if _is_int(labels):
+        return 0 <= labels <= 9
+    if isinstance(labels, Tensor):
+        return _tensor_labels_ok(labels.reshape(-1) if labels.dim() == 0 else labels, n)
+    if isinstance(labels, list) and labels and all(_is_int(v) for v in labels):
+        return len(labels) == n and all(0 <= v <= 9 for v in labels)
+    return False  # text, floats, empty lists (no integer dtype), huge ints
+
+
 @pytest.mark.parametrize("which", ["unconditional", "conditional"])
 @given(
-    n=st.integers(-2, 5) | _NOT_INT,  # sample(10**12) honestly runs out of memory
-    seed=st.none() | st.integers(-(2**64), 2**65) | _ANY,
-    labels=_LABELS,
+    n=st.integers(0, 5) | st.integers(-2, 5) | _NOT_INT,  # sample(10**12) runs out of memory
+    seed=st.none() | st.integers(0, 99) | st.integers(-(2**64), 2**65) | _ANY,
+    labels=st.none() | st.integers(0, 9) | _LABELS,
 )
 def test_fuzzed_sample_arguments(
     fuzz_models: dict[str, GAN], which: str, n: Any, seed: Any, labels: Any
 ) -> None:
-    """sample(n, seed=, labels=) returns [0, 1] images or raises ConfigError/DataError."""
+    """sample(n, seed=, labels=) returns n [0, 1] images exactly when n is an int >= 0,
+    seed None or an int in [-2**63, 2**64), and the labels fit; otherwise ConfigError
+    (n, seed) or DataError (labels), and the model is unchanged either way."""
     gan = fuzz_models[which]
+    n_ok = _is_int(n) and n >= 0
+    seed_ok = seed is None or (_is_int(seed) and -(2**63) <= seed < 2**64)
+    labels_ok = _sample_labels_ok(labels, n if n_ok else 0, which == "conditional")
+    expected = None if n_ok and seed_ok and labels_ok else ConfigError
+    if n_ok and seed_ok and not labels_ok:
+        expected = DataError
     before = _snapshot(gan)
     try:
         images = gan.sample(n, seed=seed, labels=labels)
     except (ConfigError, DataError) as err:
+        event(f"{type(err).__name__}")
+        assert expected is not None, f"valid arguments were refused: {err}"
+        assert isinstance(err, expected), (expected, err)
         assert str(err) and "\n" not in str(err)
     else:
+        event("sampled")
+        assert expected is None, f"{expected.__name__} expected, but sample() returned"
         _check_images(images, n, gan)
+        if seed is not None:
+            assert torch.equal(images, gan.sample(n, seed=seed, labels=labels))
     assert_same(_snapshot(gan), before)
 
 
+def _z_ok(z: Any, latent_dim: int) -> bool:
+    """A (N, latent_dim) real tensor whose float values are finite."""
+    if not isinstance(z, Tensor) or z.dim() != 2 or z.size(1) != latent_dim or z.is_complex():
+        return False
+    return not z.is_floating_point() or bool(torch.isfinite(z).all())
+
+
 @pytest.mark.parametrize("which", ["unconditional", "conditional"])
-@given(data=st.data(), batch_size=st.integers(-1, 3) | _ANY, labels=_LABELS)
+@given(
+    data=st.data(),
+    batch_size=st.integers(1, 3) | st.integers(-1, 3) | _ANY,
+    labels=st.none() | _LABELS,
+)
 def test_fuzzed_generate_arguments(
     fuzz_models: dict[str, GAN], which: str, data: st.DataObject, batch_size: Any, labels: Any
 ) -> None:
-    """generate(z, labels, batch_size=) returns [0, 1] images or raises ConfigError/DataError."""
+    """generate(z, labels, batch_size=) returns N [0, 1] images exactly when z is a finite
+    real (N, latent_dim) tensor, batch_size an int >= 1 and labels None or (for a
+    conditional model) an integer tensor (N,) in range; otherwise DataError (z, labels) or
+    ConfigError (batch_size), and the model is unchanged either way."""
     gan = fuzz_models[which]
     z = data.draw(_latents(gan.latent_dim))
+    conditional = which == "conditional"
+    expected: type | None = None
+    if not _z_ok(z, gan.latent_dim):
+        expected = DataError
+    elif not (_is_int(batch_size) and batch_size >= 1):
+        expected = ConfigError
+    elif labels is not None and not (
+        conditional and isinstance(labels, Tensor) and _tensor_labels_ok(labels, z.size(0))
+    ):
+        expected = DataError
     before = _snapshot(gan)
     try:
         images = gan.generate(z, labels, batch_size=batch_size)
     except (ConfigError, DataError) as err:
+        event(f"{type(err).__name__}")
+        assert expected is not None, f"valid arguments were refused: {err}"
+        assert isinstance(err, expected), (expected, err)
         assert str(err) and "\n" not in str(err)
     else:
+        event("generated")
+        assert expected is None, f"{expected.__name__} expected, but generate() returned"
         assert isinstance(z, Tensor)
         _check_images(images, z.shape[0], gan)
     assert_same(_snapshot(gan), before)

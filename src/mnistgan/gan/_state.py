@@ -23,6 +23,7 @@ from ..training.callbacks import unique_state_keys
 from ..training.distributed import rank_rng_state
 from ..training.history import History
 from ._config import architecture
+from ._validate import validate_state
 
 if TYPE_CHECKING:
     from .model import GAN
@@ -97,6 +98,7 @@ def read_config(state: object, where: str = "the checkpoint") -> GANConfig:
 
 def load_state_dict(model: GAN, state: Mapping[str, Any], *, restore_rng: bool = True) -> None:
     """See :meth:`GAN.load_state_dict <mnistgan.gan.GAN.load_state_dict>`."""
+    validate_state(state, model.config, restore_rng=restore_rng)  # names a damaged entry
     saved = read_config(state)
     if architecture(saved) != architecture(model.config):
         raise CheckpointError(

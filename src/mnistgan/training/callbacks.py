@@ -24,6 +24,7 @@ from .._checks import check_int
 from .._io import atomic_write, atomic_write_text, remove_stale_temps, write_failure
 from ..checkpoint import latest_checkpoint, list_checkpoints
 from ..errors import ConfigError, TrainingError
+from ._rotation import files_to_prune
 
 if TYPE_CHECKING:
     from ..gan import GAN
@@ -210,7 +211,8 @@ class ModelCheckpoint(Callback):
         path = model.save(target)
         logger.info("saved checkpoint %s", path)
         if self.keep_last is not None:
-            for old in list_checkpoints(self.directory, "epoch_*.pt")[: -self.keep_last]:
+            files = list_checkpoints(self.directory, "epoch_*.pt")
+            for old in files_to_prune(files, path, self.keep_last):
                 old.unlink(missing_ok=True)
 
 
