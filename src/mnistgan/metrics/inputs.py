@@ -43,6 +43,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import pickle
 import re
 import warnings
 import zipfile
@@ -298,10 +299,20 @@ def _read_npz(path: Path) -> tuple[Any, Any]:
 def _read_torch(path: Path) -> tuple[Any, Any]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # unpickling errors come in many types
+    except pickle.UnpicklingError as err:
+        culprit = re.search(r"GLOBAL ([\w.]+)", str(err))
+        refers = f" (it refers to {culprit.group(1)})" if culprit else ""
+        raise DataError(
+            f"{path} is not a valid mnistgan checkpoint, and as a tensor file it was refused: "
+            f"it holds Python objects that could run code when loaded{refers}, and mnistgan "
+            "reads .pt files with torch.load(weights_only=True) only; save images with "
+            "torch.save(tensor, path)"
+        ) from err
+    except Exception as err:  # other unreadable files come in many types
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise DataError(
             f"cannot read {path} with torch.load(weights_only=True) ({type(err).__name__}: "
-            f"{err}); save images with torch.save(tensor, path)"
+            f"{first}); save images with torch.save(tensor, path)"
         ) from err
     if isinstance(obj, Tensor):
         return obj, None
