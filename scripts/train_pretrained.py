@@ -83,6 +83,7 @@ def build(name: str, epochs: int, seed: int, work: Path) -> dict[str, Any]:
         "seed": seed,
         "data": "MNIST training set (60,000 images)",
         "made with": f"torch {torch.__version__}, {platform.machine()}, "
+        f"{torch.get_num_threads()} thread(s), "
         f"scripts/train_pretrained.py {name} --epochs {epochs} --seed {seed}",
     }
     floor = {k: round(REAL_FLOOR[k], 6) for k in KEPT if k in REAL_FLOOR}
