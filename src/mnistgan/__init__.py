@@ -23,10 +23,12 @@ if TYPE_CHECKING:
         ConfigError,
         DataError,
         DatasetNotFoundError,
+        FolderInUseError,
         MnistganError,
         TrainingError,
     )
     from .gan import DCGAN, GAN
+    from .metrics import HealthMonitor
     from .presets import GANConfig, NetworkSpec, get_preset, list_presets, register_preset
     from .training import (
         Callback,
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
         HistoryWriter,
         ModelCheckpoint,
         ProgressBar,
+        RunLock,
         SampleGrid,
     )
 
@@ -43,6 +46,7 @@ _LAZY = {
     "ConfigError": "errors",
     "DataError": "errors",
     "DatasetNotFoundError": "errors",
+    "FolderInUseError": "errors",
     "MnistganError": "errors",
     "TrainingError": "errors",
     "DCGAN": "gan",
@@ -58,6 +62,8 @@ _LAZY = {
     "ModelCheckpoint": "training",
     "ProgressBar": "training",
     "SampleGrid": "training",
+    "RunLock": "training",
+    "HealthMonitor": "metrics",
 }
 
 __all__ = [
@@ -69,13 +75,16 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DatasetNotFoundError",
+    "FolderInUseError",
     "GANConfig",
+    "HealthMonitor",
     "History",
     "HistoryWriter",
     "MnistganError",
     "ModelCheckpoint",
     "NetworkSpec",
     "ProgressBar",
+    "RunLock",
     "SampleGrid",
     "TrainingError",
     "__version__",

@@ -34,6 +34,10 @@ Three ways in:
   history's epoch rows, without touching the global random state;
 * ``mnistgan eval CHECKPOINT [--n N] [--json]`` on the command line.
 
+While training, :class:`HealthMonitor` reads a fixed batch with the same classifier
+every few hundred steps and warns about noise, mode collapse, ignored labels, a
+winning discriminator and divergence (:mod:`mnistgan.metrics.monitor`).
+
 The metric functions (:func:`frechet_distance`, :func:`kernel_distance`,
 :func:`manifold_metrics`, :func:`classifier_score`, …) take plain feature tensors and
 work with any features.
@@ -114,6 +118,7 @@ from mnistgan.metrics.functional import (
     modes_covered,
     precision_recall,
 )
+from mnistgan.metrics.monitor import HealthMonitor, HealthProblem
 
 __all__ = [
     "CLASSIFIER_SHA256",
@@ -124,6 +129,8 @@ __all__ = [
     "ClassifierFeatures",
     "FeatureExtractor",
     "FeatureSet",
+    "HealthMonitor",
+    "HealthProblem",
     "KIDResult",
     "ManifoldResult",
     "MetricsCallback",

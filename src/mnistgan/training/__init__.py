@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .callbacks import Callback, HistoryWriter, ModelCheckpoint, ProgressBar, SampleGrid
 from .history import History
+from .lock import RunLock
 from .loop import run_epochs
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "HistoryWriter",
     "ModelCheckpoint",
     "ProgressBar",
+    "RunLock",
     "SampleGrid",
     "run_epochs",
 ]

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm  # type: ignore[import-untyped,unused-ignore]
 from .._io import atomic_write, atomic_write_text, remove_stale_temps
 from ..checkpoint import latest_checkpoint, list_checkpoints
 from ..errors import ConfigError, TrainingError
+from .lock import RunLock
 
 if TYPE_CHECKING:
     from ..gan import GAN
@@ -146,7 +147,12 @@ class ModelCheckpoint(Callback):
     ``fit(..., resume="auto")`` resumes from the newest good file in
     ``directory``. Weights holding NaN or infinity are never written: the save
     raises :class:`~mnistgan.errors.TrainingError` instead, so a diverged run
-    cannot push its good checkpoints out.
+    cannot push its good checkpoints out. From the start of ``fit`` to its end the
+    folder is held by this process (a :class:`~mnistgan.training.RunLock`); a second
+    process that trains into it is refused with
+    :class:`~mnistgan.errors.FolderInUseError`. An epoch that
+    :class:`~mnistgan.metrics.HealthMonitor` stopped (its row has ``health_stop``) is
+    not saved.
 
     Args:
         directory: Folder for the checkpoints (created if missing).
@@ -169,6 +175,7 @@ class ModelCheckpoint(Callback):
         self.every = _positive(every, "every")
         self.keep_last = None if keep_last is None else _positive(keep_last, "keep_last")
         self._last_epoch = 0
+        self._lock = RunLock(self.directory)
 
     def path_for(self, epochs_done: int) -> Path:
         """The file written after ``epochs_done`` epochs."""
@@ -182,6 +189,7 @@ class ModelCheckpoint(Callback):
         """Remember the epoch the run ends at, to always save the last one, and remove the
         temporary files of saves that a killed earlier run left unfinished."""
         self._last_epoch = int(logs["target_epoch"])
+        self._lock.acquire()  # one process writes to the folder; see training/lock.py
         for stale in remove_stale_temps(self.directory, "epoch_*.pt"):
             logger.info("removed %s, left by an interrupted save", stale)
 
@@ -194,6 +202,9 @@ class ModelCheckpoint(Callback):
         """
         done = epoch + 1
         if done % self.every and done != self._last_epoch and not model.stop_training:
+            return
+        if logs.get("health_stop"):  # HealthMonitor(on_problem="stop") flagged this epoch
+            logger.warning("not saving epoch %d: the health monitor stopped the run", done)
             return
         target = self.path_for(done)
         bad = _nonfinite_tensors(model)
@@ -212,6 +223,14 @@ class ModelCheckpoint(Callback):
         if self.keep_last is not None:
             for old in list_checkpoints(self.directory, "epoch_*.pt")[: -self.keep_last]:
                 old.unlink(missing_ok=True)
+
+    def on_fit_end(self, model: GAN, logs: dict[str, Any]) -> None:
+        """Give the folder back."""
+        self._lock.release()
+
+    def on_exception(self, model: GAN, error: BaseException) -> None:
+        """Give the folder back."""
+        self._lock.release()
 
 
 class SampleGrid(Callback):
