@@ -105,7 +105,7 @@ def test_lock_of_another_host_is_refused(tmp_path: Path) -> None:
     """A lock from another host cannot be checked from here, so it is refused."""
     other = {"pid": 1, "host": "elsewhere.example", "token": "x"}
     (tmp_path / ".lock").write_text(json.dumps(other))
-    with pytest.raises(FolderInUseError, match="elsewhere.example"):
+    with pytest.raises(FolderInUseError, match=r"elsewhere\.example"):
         RunLock(tmp_path).acquire()
 
 
