@@ -58,10 +58,10 @@ Example:
     >>> monitor = HealthMonitor(every=2, n=32, warmup=0)
     >>> batches = [torch.rand(8, 1, 28, 28) for _ in range(4)]
     >>> _ = gan.fit(batches, epochs=1, callbacks=[monitor], progress=False)
-    >>> [r["step"] for r in monitor.readings]
+    >>> [int(r["step"]) for r in monitor.readings]
     [2, 4]
-    >>> sorted({p.kind for p in monitor.problems}) <= set(PROBLEMS)
-    True
+    >>> [p.kind for p in monitor.problems]  # 4 steps on random images: noise, not digits
+    ['not_digits']
 
 .. versionadded:: 0.2.0
 """

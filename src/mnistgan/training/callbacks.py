@@ -189,7 +189,12 @@ class ModelCheckpoint(Callback):
         """Remember the epoch the run ends at, to always save the last one, and remove the
         temporary files of saves that a killed earlier run left unfinished."""
         self._last_epoch = int(logs["target_epoch"])
-        self._lock.acquire()  # one process writes to the folder; see training/lock.py
+        try:
+            self._lock.acquire()  # one process writes to the folder; see training/lock.py
+        except OSError as err:  # an unwritable folder: the save will say so, as before
+            logger.warning(
+                "could not lock %s (%s); training without the lock", self.directory, err
+            )
         for stale in remove_stale_temps(self.directory, "epoch_*.pt"):
             logger.info("removed %s, left by an interrupted save", stale)
 

@@ -26,7 +26,7 @@ Example:
     ...         try:
     ...             RunLock(folder).acquire()
     ...         except FolderInUseError as err:
-    ...             refused = "in use by process" in str(err)
+    ...             refused = "is in use by" in str(err)
     ...     holder["pid"] == os.getpid(), refused, lock.held
     (True, True, False)
 
