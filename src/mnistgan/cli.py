@@ -194,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the health monitor does on a problem: warn, or warn and stop the run "
         "without saving the flagged epoch (default: %(default)s)",
     )
+    train.add_argument(
+        "--monitor-every",
+        type=int,
+        default=200,
+        metavar="STEPS",
+        help="steps between the health monitor's checks (default: %(default)s)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_train)
 
@@ -453,7 +460,13 @@ def _train_into(
     if not args.no_monitor:
         from .metrics.monitor import HealthMonitor
 
-        callbacks.append(HealthMonitor(on_problem=args.on_problem, dataset=args.dataset))
+        callbacks.append(
+            HealthMonitor(
+                every=_positive(args.monitor_every, "--monitor-every"),
+                on_problem=args.on_problem,
+                dataset=args.dataset,
+            )
+        )
     callbacks += [
         ModelCheckpoint(
             out / "checkpoints", every=args.checkpoint_every, keep_last=args.keep_last
