@@ -6,32 +6,23 @@ generator if the model keeps one; fixed latents from its own seeded
 step logs (``loss_d``, ``loss_g``, ``d_real``, ``d_fake_before``, ``d_fake_after``) since
 its previous check. It recognises:
 
-=================  ===========================================================  ==========
-problem            what the monitor sees                                        datasets
-=================  ===========================================================  ==========
-``not_digits``     after ``warmup`` steps, fewer than ``min_digit_share`` of    digits
-                   the samples look like digits (mostly dark background, no
-                   pixel noise, read with confidence by the shipped
-                   classifier); on other datasets: the samples are noise
-                   (neighbouring pixels differ as much as random ones do)       all
-``mode_collapse``  the samples look like digits but fall into fewer than        digits
-                   ``min_modes`` classes; or, after ``warmup``, they are
-                   near-identical (mean pixel distance below
-                   ``min_diversity``)                                           all
-``labels_ignored`` conditional models, after ``warmup``: the classifier reads   digits
-                   the asked digit in fewer than ``min_label_accuracy`` of
-                   the samples
-``d_wins``         after ``warmup``: ``D(G(z))`` pinned under                   all
-                   ``d_fake_floor`` (BCE losses), or the critic's gap
-                   ``d_real - d_fake`` above ``critic_gap_limit`` (other
-                   losses)
-``divergence``     a loss's mean magnitude above ``loss_limit``, or             all
-                   non-finite losses or images
-=================  ===========================================================  ==========
+* ``not_digits``: after ``warmup`` steps, fewer than ``min_digit_share`` of the samples
+  look like digits (mostly dark background, no pixel noise, read with confidence by the
+  shipped classifier). On datasets other than MNIST: the samples are noise (neighbouring
+  pixels differ about as much as random ones do).
+* ``mode_collapse``: the samples look like digits but fall into fewer than ``min_modes``
+  classes (MNIST only); or, after ``warmup``, they are near-identical (mean pixel
+  distance below ``min_diversity``; any dataset).
+* ``labels_ignored`` (conditional models, MNIST only), after ``warmup``: the classifier
+  reads the asked digit in fewer than ``min_label_accuracy`` of the samples.
+* ``d_wins``, after ``warmup``: ``D(G(z))`` pinned under ``d_fake_floor`` (BCE losses),
+  or the critic's gap ``d_real - d_fake`` above ``critic_gap_limit`` (other losses).
+* ``divergence``: a loss's mean magnitude above ``loss_limit``, or non-finite losses or
+  images.
 
 Digits are MNIST's (``dataset="mnist"``, the default): the classifier knows only
 them, so for ``"fashion-mnist"``, ``"kmnist"`` or images that are not one-channel,
-only the checks marked *all* run. The model's config does not say what it is trained
+only the checks marked "any dataset" or not marked "MNIST only" run. The model's config does not say what it is trained
 on, so pass ``dataset`` (``mnistgan train`` passes its ``--dataset``).
 
 A problem is reported when ``patience`` checks in a row see it, once per episode: a
@@ -48,9 +39,9 @@ check), so :class:`~mnistgan.training.HistoryWriter` writes them and ``mnistgan 
 draws them with the metrics; every check's readings are also in :attr:`HealthMonitor.readings`
 and the reports in :attr:`HealthMonitor.problems`.
 
-Cost: one generator pass and one classifier pass over ``n`` images per check; at the
-defaults (128 images every 200 steps) about 1% of the default DCGAN's training time on
-a CPU (see the training guide). A run with the monitor trains exactly as one without it.
+Cost: one generator pass and one classifier pass over ``n`` images per check (128
+every 200 steps by default); ``benchmarks/monitor_overhead.py`` measures it against a
+plain run (see the training health guide). A run with the monitor trains exactly as one without it.
 
 Example:
     >>> from mnistgan import GAN
@@ -154,7 +145,7 @@ class HealthProblem:
     """One reported episode of a problem.
 
     Attributes:
-        kind: One of :data:`PROBLEMS`.
+        kind: One of :data:`~mnistgan.metrics.monitor.PROBLEMS`.
         since: The global step of the first check that saw it (in this episode).
         step: The global step at which it was reported.
         message: The warning's text.
@@ -292,7 +283,7 @@ class HealthMonitor(Callback):
         self.loss_limit = _number(loss_limit, "loss_limit", 0, math.inf)
         self.device = device
         self.readings: list[dict[str, float]] = []
-        """Every check's readings: ``step`` and the values logged as ``health_*``."""
+        """Every check's readings (``step``, ``epoch`` and the values of :meth:`read`)."""
         self.problems: list[HealthProblem] = []
         """Every reported episode, oldest first."""
         self._seen: dict[str, int] = {}  # kind -> step of the first check seeing it

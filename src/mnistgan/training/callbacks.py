@@ -209,7 +209,12 @@ class ModelCheckpoint(Callback):
         if done % self.every and done != self._last_epoch and not model.stop_training:
             return
         if logs.get("health_stop"):  # HealthMonitor(on_problem="stop") flagged this epoch
-            logger.warning("not saving epoch %d: the health monitor stopped the run", done)
+            logger.warning(
+                "not saving epoch %d: the health monitor stopped the run; the newest "
+                "checkpoint, %s, is from before the problem",
+                done,
+                self.latest(),
+            )
             return
         target = self.path_for(done)
         bad = _nonfinite_tensors(model)
