@@ -21,9 +21,10 @@ its previous check. It recognises:
   images.
 
 Digits are MNIST's (``dataset="mnist"``, the default): the classifier knows only
-them, so for ``"fashion-mnist"``, ``"kmnist"`` or images that are not one-channel,
-only the checks marked "any dataset" or not marked "MNIST only" run. The model's config does not say what it is trained
-on, so pass ``dataset`` (``mnistgan train`` passes its ``--dataset``).
+them, so for ``"fashion-mnist"``, ``"kmnist"`` or images that are not one-channel, the
+checks marked "MNIST only" are off and ``not_digits`` looks for noise instead. The
+model's config does not say what it is trained on, so pass ``dataset`` (``mnistgan
+train`` passes its ``--dataset``).
 
 A problem is reported when ``patience`` checks in a row see it, once per episode: a
 warning on the ``mnistgan.metrics.monitor`` logger that says what was seen, since which
