@@ -77,9 +77,10 @@ def _fit(gan: GAN, images: Tensor, steps: int, monitor: HealthMonitor, **kw: Any
 def test_one_digit_class_is_mode_collapse_within_two_checks(
     digits: tuple[Tensor, Tensor], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A generator that only draws real 3s is reported as mode collapse by the second check."""
+    """A generator that only draws real 3s is reported as mode collapse by the second check
+    (with no warmup: training has already gone on long enough)."""
     images, labels = digits
-    monitor = HealthMonitor(every=2, n=64)  # default warmup: the class check needs none
+    monitor = HealthMonitor(every=2, n=64, warmup=0)
     with caplog.at_level(logging.WARNING, logger="mnistgan.metrics.monitor"):
         _fit(_gan(StoredImages(images[labels == 3])), images, 6, monitor)
     first = monitor.problems[0]
@@ -172,7 +173,7 @@ def test_stop_ends_the_run_and_keeps_the_last_good_checkpoint(
         return StoredImages(images[1000:], later=images[labels == 7], switch_after=steps_per_epoch)
 
     gan = _gan(make())
-    monitor = HealthMonitor(every=2, n=64, patience=1, on_problem="stop")
+    monitor = HealthMonitor(every=2, n=64, warmup=0, patience=1, on_problem="stop")
     ckpt = ModelCheckpoint(tmp_path, keep_last=1)
     gan.fit(
         _batches(images, steps_per_epoch),

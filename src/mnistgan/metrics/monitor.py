@@ -10,9 +10,10 @@ its previous check. It recognises:
   look like digits (mostly dark background, no pixel noise, read with confidence by the
   shipped classifier). On datasets other than MNIST: the samples are noise (neighbouring
   pixels differ about as much as random ones do).
-* ``mode_collapse``: the samples look like digits but fall into fewer than ``min_modes``
-  classes (MNIST only); or, after ``warmup``, they are near-identical (mean pixel
-  distance below ``min_diversity``; any dataset).
+* ``mode_collapse``, after ``warmup``: the samples look like digits but fall into fewer
+  than ``min_modes`` classes (MNIST only); or they are near-identical (mean pixel
+  distance below ``min_diversity``; any dataset). Young runs pass through such phases
+  (the default DCGAN draws mostly 8s around step 150), hence the warmup.
 * ``labels_ignored`` (conditional models, MNIST only), after ``warmup``: the classifier
   reads the asked digit in fewer than ``min_label_accuracy`` of the samples.
 * ``d_wins``, after ``warmup``: ``D(G(z))`` pinned under ``d_fake_floor`` (BCE losses),
@@ -206,8 +207,8 @@ class HealthMonitor(Callback):
         every: Check every this many steps.
         n: Samples in the fixed batch (conditional models ask for each class in turn).
         seed: Seed of the fixed latents.
-        warmup: Steps before the checks that young runs fail anyway (``not_digits``,
-            near-identical samples, ``labels_ignored``, ``d_wins``) start.
+        warmup: Steps before the checks that young runs fail anyway (all but
+            ``divergence``) start.
         patience: Checks in a row that must see a problem before it is reported.
         on_problem: ``"warn"`` (log a warning) or ``"stop"`` (also end training, without
             saving the flagged epoch's checkpoint).
@@ -440,7 +441,7 @@ class HealthMonitor(Callback):
                     "real images score about 0.1)"
                 )
         looks_like_digits = digits is not None and digits >= self.min_digit_share
-        if looks_like_digits and v["modes"] < self.min_modes:
+        if warm and looks_like_digits and v["modes"] < self.min_modes:
             found["mode_collapse"] = (
                 f"the samples look like digits but cover only {v['modes']:.0f} of 10 classes "
                 f"(>= {_MODE_SHARE:.0%} each; digit {v['top_class']:.0f} is "
