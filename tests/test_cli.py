@@ -56,6 +56,19 @@ def test_train_passes_the_conditioning_options_to_the_config(
     assert json.loads((tmp_path / "w" / "config.json").read_text())["aux_weight"] == 5.0
 
 
+def test_train_runs_the_health_monitor_unless_told_not_to(
+    tmp_path: Path, mnist_root: Path
+) -> None:
+    """`train` logs the health monitor's readings into the history; --no-monitor turns it off."""
+    _train(tmp_path / "on", "--epochs", "1", "--monitor-every", "2")
+    _train(tmp_path / "off", "--epochs", "1", "--no-monitor")
+    on = json.loads((tmp_path / "on" / "history.json").read_text())["epochs"][-1]
+    off = json.loads((tmp_path / "off" / "history.json").read_text())["epochs"][-1]
+    assert {"health_digits", "health_modes", "health_roughness"} <= set(on)
+    assert not any(key.startswith("health_") for key in off)
+    assert not (tmp_path / "on" / ".lock").exists(), "the run folder is given back"
+
+
 def test_sample_writes_a_grid_and_tensor_files(tmp_path: Path, mnist_root: Path) -> None:
     """`sample` turns a checkpoint into a 64-image PNG grid, a .npy and a .pt of N images."""
     _train(tmp_path, "--epochs", "1")

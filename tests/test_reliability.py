@@ -729,7 +729,12 @@ class _DiskFillsAfter(Callback):
     def on_checkpoint(self, model: GAN, epoch: int, logs: dict[str, float]) -> None:
         if epoch != self.epoch:
             return
-        self.files = {p.name: p.read_bytes() for p in self.folder.iterdir() if p.is_file()}
+        # The run's files; not ModelCheckpoint's .lock, which fit removes when it raises.
+        self.files = {
+            p.name: p.read_bytes()
+            for p in self.folder.iterdir()
+            if p.is_file() and p.name != ".lock"
+        }
         real = os.fdopen
         self.monkeypatch.setattr(os, "fdopen", lambda *a, **k: _FullDisk(real(*a, **k)))
 

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
         ConfigError,
         DataError,
         DatasetNotFoundError,
+        FolderInUseError,
         MnistganError,
         TrainingError,
     )
     from .gan import DCGAN, GAN
+    from .metrics import HealthMonitor
     from .presets import GANConfig, NetworkSpec, get_preset, list_presets, register_preset
     from .pretrained import list_pretrained
     from .training import (
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
         HistoryWriter,
         ModelCheckpoint,
         ProgressBar,
+        RunLock,
         SampleGrid,
     )
 
@@ -44,6 +47,7 @@ _LAZY = {
     "ConfigError": "errors",
     "DataError": "errors",
     "DatasetNotFoundError": "errors",
+    "FolderInUseError": "errors",
     "MnistganError": "errors",
     "TrainingError": "errors",
     "DCGAN": "gan",
@@ -60,6 +64,8 @@ _LAZY = {
     "ModelCheckpoint": "training",
     "ProgressBar": "training",
     "SampleGrid": "training",
+    "RunLock": "training",
+    "HealthMonitor": "metrics",
 }
 
 __all__ = [
@@ -71,13 +77,16 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DatasetNotFoundError",
+    "FolderInUseError",
     "GANConfig",
+    "HealthMonitor",
     "History",
     "HistoryWriter",
     "MnistganError",
     "ModelCheckpoint",
     "NetworkSpec",
     "ProgressBar",
+    "RunLock",
     "SampleGrid",
     "TrainingError",
     "__version__",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO
 
 __all__ = [
+    "atomic_create",
     "atomic_write",
     "atomic_write_bytes",
     "atomic_write_text",
@@ -98,6 +99,51 @@ def atomic_write(
         raise
     _fsync_folder(path.parent)
     return path
+
+
+def atomic_create(path: str | os.PathLike[str], data: bytes) -> bool:
+    """Create ``path`` holding ``data`` in one step unless it exists; whether it did.
+
+    The content is written and synced in a temporary file first, then hard-linked into
+    place, which fails if ``path`` exists, so no reader ever sees a half-written file and
+    two processes never both succeed. On file systems without hard links it falls back
+    to ``O_CREAT | O_EXCL``. (A lock file is made this way.)
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     target = pathlib.Path(tmp) / "lock"
+        ...     atomic_create(target, b"1"), atomic_create(target, b"2"), target.read_bytes()
+        (True, False, b'1')
+    """
+    path = Path(path)
+    fd, temp = tempfile.mkstemp(
+        dir=path.parent, prefix=_temp_prefix(path.name), suffix=_TEMP_SUFFIX
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, _default_mode())
+        try:
+            os.link(temp, path)  # atomic, and fails if the file exists
+            return True
+        except FileExistsError:
+            return False
+        except OSError:  # no hard links on this file system
+            pass
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, _default_mode())
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return True
+    finally:
+        Path(temp).unlink(missing_ok=True)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -25,8 +25,15 @@ from .device import resolve_device, seed_everything
 from .errors import MnistganError
 from .gan import GAN
 from .losses import list_losses
-from .presets import get_preset, list_presets
-from .training import HistoryWriter, ModelCheckpoint, ProgressBar, SampleGrid
+from .presets import GANConfig, get_preset, list_presets
+from .training import (
+    Callback,
+    HistoryWriter,
+    ModelCheckpoint,
+    ProgressBar,
+    RunLock,
+    SampleGrid,
+)
 from .training.distributed import init_distributed, launched_by_torchrun, shutdown_distributed
 from .viz import (
     GifRecorder,
@@ -182,6 +189,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help="train on the first N images only (smoke runs)",
+    )
+    train.add_argument(
+        "--no-monitor",
+        action="store_true",
+        help="turn off the health monitor (warnings about collapse, noise, ignored labels, ...)",
+    )
+    train.add_argument(
+        "--on-problem",
+        choices=("warn", "stop"),
+        default="warn",
+        help="what the health monitor does on a problem: warn, or warn and stop the run "
+        "without saving the flagged epoch (default: %(default)s)",
+    )
+    train.add_argument(
+        "--monitor-every",
+        type=int,
+        default=200,
+        metavar="STEPS",
+        help="steps between the health monitor's checks (default: %(default)s)",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(func=_train)
@@ -468,10 +494,38 @@ def _train(args: argparse.Namespace) -> None:
         limit=args.limit,
     )
     out: Path = args.out
+    lock = RunLock(out)  # one run per folder: a second `mnistgan train` on it is refused
     if main:
-        out.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    try:
+        _train_into(args, config, gan, loader, device, main)
+    finally:
+        lock.release()
+
+
+def _train_into(
+    args: argparse.Namespace,
+    config: GANConfig,
+    gan: GAN,
+    loader: Any,
+    device: torch.device,
+    main: bool,
+) -> None:
+    out: Path = args.out
+    if main:
         (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-    callbacks = [
+    callbacks: list[Callback] = []
+    if not args.no_monitor:
+        from .metrics.monitor import HealthMonitor
+
+        callbacks.append(
+            HealthMonitor(
+                every=_positive(args.monitor_every, "--monitor-every"),
+                on_problem=args.on_problem,
+                dataset=args.dataset,
+            )
+        )
+    callbacks += [
         ModelCheckpoint(
             out / "checkpoints", every=args.checkpoint_every, keep_last=args.keep_last
         ),

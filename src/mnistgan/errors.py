@@ -11,6 +11,7 @@ fits it, so ``except ValueError`` keeps working::
     │   └── DatasetNotFoundError (DataError, FileNotFoundError) files missing, no download
     ├── CheckpointError      (ValueError)         unreadable, unsafe or mismatched checkpoint
     └── TrainingError        (RuntimeError)       training cannot go on (e.g. non-finite loss)
+        └── FolderInUseError (TrainingError)      another process holds the run folder
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DatasetNotFoundError",
+    "FolderInUseError",
     "MnistganError",
     "TrainingError",
 ]
@@ -52,3 +54,7 @@ class CheckpointError(MnistganError, ValueError):
 
 class TrainingError(MnistganError, RuntimeError):
     """Training cannot continue, for example because a loss became non-finite."""
+
+
+class FolderInUseError(TrainingError):
+    """A run folder is held by another process (see :class:`mnistgan.training.RunLock`)."""

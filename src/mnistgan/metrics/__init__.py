@@ -41,6 +41,10 @@ The real set's statistics ship with the classifier (:func:`reference_stats`,
 ``reference_stats.npz``, SHA-256 checked and tied to :data:`CLASSIFIER_SHA256`), so no
 metric but the memorisation check needs MNIST on disk.
 
+While training, :class:`HealthMonitor` reads a fixed batch with the same classifier
+every few hundred steps and warns about noise, mode collapse, ignored labels, a
+winning discriminator and divergence (:mod:`mnistgan.metrics.monitor`).
+
 The metric functions (:func:`frechet_distance`, :func:`kernel_distance`,
 :func:`manifold_metrics`, :func:`classifier_score`, …) take plain feature tensors and
 work with any features.
@@ -144,6 +148,7 @@ from mnistgan.metrics.inputs import (
     load_images,
     to_unit_images,
 )
+from mnistgan.metrics.monitor import HealthMonitor, HealthProblem
 from mnistgan.metrics.reference import (
     REFERENCE_SHA256,
     ReferenceStats,
@@ -165,6 +170,8 @@ __all__ = [
     "ClassifierFeatures",
     "FeatureExtractor",
     "FeatureSet",
+    "HealthMonitor",
+    "HealthProblem",
     "ImageInput",
     "KIDResult",
     "ManifoldResult",

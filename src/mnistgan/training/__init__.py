@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .callbacks import Callback, HistoryWriter, ModelCheckpoint, ProgressBar, SampleGrid
 from .history import History
+from .lock import RunLock
 from .loop import run_epochs
 from .protocol import Replicated, Trainable
 
@@ -17,6 +18,7 @@ __all__ = [
     "ModelCheckpoint",
     "ProgressBar",
     "Replicated",
+    "RunLock",
     "SampleGrid",
     "Trainable",
     "run_epochs",

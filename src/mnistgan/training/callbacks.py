@@ -25,6 +25,7 @@ from .._io import atomic_write, atomic_write_text, remove_stale_temps, write_fai
 from ..checkpoint import latest_checkpoint, list_checkpoints
 from ..errors import ConfigError, TrainingError
 from ._rotation import files_to_prune
+from .lock import RunLock
 
 if TYPE_CHECKING:
     from ..gan import GAN
@@ -146,7 +147,12 @@ class ModelCheckpoint(Callback):
     ``fit(..., resume="auto")`` resumes from the newest good file in
     ``directory``. Weights holding NaN or infinity are never written: the save
     raises :class:`~mnistgan.errors.TrainingError` instead, so a diverged run
-    cannot push its good checkpoints out.
+    cannot push its good checkpoints out. From the start of ``fit`` to its end the
+    folder is held by this process (a :class:`~mnistgan.training.RunLock`); a second
+    process that trains into it is refused with
+    :class:`~mnistgan.errors.FolderInUseError`. An epoch that
+    :class:`~mnistgan.metrics.HealthMonitor` stopped (its row has ``health_stop``) is
+    not saved.
 
     Args:
         directory: Folder for the checkpoints (created if missing).
@@ -169,6 +175,7 @@ class ModelCheckpoint(Callback):
         self.every = check_int(every, "every")
         self.keep_last = None if keep_last is None else check_int(keep_last, "keep_last")
         self._last_epoch = 0
+        self._lock = RunLock(self.directory)
 
     def path_for(self, epochs_done: int) -> Path:
         """The file written after ``epochs_done`` epochs."""
@@ -182,6 +189,12 @@ class ModelCheckpoint(Callback):
         """Remember the epoch the run ends at, to always save the last one, and remove the
         temporary files of saves that a killed earlier run left unfinished."""
         self._last_epoch = int(logs["target_epoch"])
+        try:
+            self._lock.acquire()  # one process writes to the folder; see training/lock.py
+        except OSError as err:  # an unwritable folder: the save will say so, as before
+            logger.warning(
+                "could not lock %s (%s); training without the lock", self.directory, err
+            )
         for stale in remove_stale_temps(self.directory, "epoch_*.pt"):
             logger.info("removed %s, left by an interrupted save", stale)
 
@@ -195,6 +208,14 @@ class ModelCheckpoint(Callback):
         """
         done = epoch + 1
         if done % self.every and done != self._last_epoch and not model.stop_training:
+            return
+        if logs.get("health_stop"):  # HealthMonitor(on_problem="stop") flagged this epoch
+            logger.warning(
+                "not saving epoch %d: the health monitor stopped the run; the newest "
+                "checkpoint, %s, is from before the problem",
+                done,
+                self.latest(),
+            )
             return
         target = self.path_for(done)
         bad = _nonfinite_tensors(model)
@@ -214,6 +235,14 @@ class ModelCheckpoint(Callback):
             files = list_checkpoints(self.directory, "epoch_*.pt")
             for old in files_to_prune(files, path, self.keep_last):
                 old.unlink(missing_ok=True)
+
+    def on_fit_end(self, model: GAN, logs: dict[str, Any]) -> None:
+        """Give the folder back."""
+        self._lock.release()
+
+    def on_exception(self, model: GAN, error: BaseException) -> None:
+        """Give the folder back."""
+        self._lock.release()
 
 
 class SampleGrid(Callback):

@@ -1,0 +1,229 @@
+"""Does every combination the library offers train? Presets x conditioning x seeds, one table.
+
+Every preset of :func:`mnistgan.list_presets` is trained unconditionally and as a
+conditional GAN with each discriminator conditioning (``projection``, ``acgan``), from
+each seed, for the same short budget, with a :class:`mnistgan.HealthMonitor` watching.
+Then :func:`mnistgan.metrics.evaluate` (the shipped classifier, against the 10k MNIST test
+images) gives, per row: modes covered (classes holding >= 1% of the samples), label
+accuracy (conditional rows: the classifier reads the asked digit), Fréchet distance, and
+the problems the monitor reported. A combination the library refuses at construction is
+listed with the refusal's message.
+
+The monitor runs at ``--monitor-every`` steps with its warmup cut to half the budget
+(its default, 1,000 steps, is longer than a short run); its other settings are the
+defaults, so "fired" means what a user of ``mnistgan train`` would have been told.
+
+Run from the project root (``MNISTGAN_DATA_ROOT`` pointing at MNIST)::
+
+    python benchmarks/robustness.py                      # 3 seeds x 500 steps per row
+    python benchmarks/robustness.py --seconds 60         # a wall-clock budget instead
+    python benchmarks/robustness.py --presets dcgan vanilla --seeds 0 --steps 300 --n 2000
+
+Budgets this short say whether a combination starts to learn digits, not how good it
+gets; the quality benchmark (``benchmarks/quality.py``) measures that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from typing import Any
+
+import torch
+
+from mnistgan import GAN, Callback, HealthMonitor, list_presets
+from mnistgan.data import load_tensors, make_loader
+from mnistgan.device import resolve_device, seed_everything
+from mnistgan.errors import ConfigError
+from mnistgan.metrics import evaluate, real_features
+
+CONDITIONINGS = ("unconditional", "projection", "acgan")
+
+
+class Budget(Callback):
+    """Stop after ``steps`` steps or ``seconds`` of wall-clock time, whichever comes first."""
+
+    def __init__(self, *, steps: int | None, seconds: float | None) -> None:
+        self.steps, self.seconds, self._start = steps, seconds, 0.0
+
+    def on_fit_start(self, model: GAN, logs: dict[str, Any]) -> None:
+        """Start the clock."""
+        self._start = time.perf_counter()
+
+    def on_batch_end(self, model: GAN, batch_index: int, logs: dict[str, torch.Tensor]) -> None:
+        """Stop when the budget is spent."""
+        if self.steps is not None and model.global_step >= self.steps:
+            model.stop_training = True
+        if self.seconds is not None and time.perf_counter() - self._start >= self.seconds:
+            model.stop_training = True
+
+
+def overrides_for(conditioning: str) -> dict[str, Any]:
+    """Config fields of one conditioning column."""
+    if conditioning == "unconditional":
+        return {}
+    return {"num_classes": 10, "conditioning": conditioning}
+
+
+def run_one(
+    preset: str,
+    conditioning: str,
+    seed: int,
+    *,
+    steps: int | None,
+    seconds: float | None,
+    monitor_every: int,
+    device: torch.device,
+) -> dict[str, Any]:
+    """Train one row; return the model, its monitor and what the run took."""
+    seed_everything(seed)
+    gan = GAN.from_preset(preset, **overrides_for(conditioning))  # may raise ConfigError
+    side = gan.image_shape[1]
+    loader = make_loader(
+        "mnist",
+        image_size=None if side == 28 else side,
+        batch_size=gan.config.batch_size,
+        seed=seed,
+        device=device,
+    )
+    budget_steps = steps if steps is not None else 10**9
+    monitor = HealthMonitor(every=monitor_every, warmup=min(1000, budget_steps // 2))
+    start = time.perf_counter()
+    gan.fit(
+        loader,
+        epochs=10_000,
+        callbacks=[monitor, Budget(steps=steps, seconds=seconds)],
+        device=device,
+        progress=False,
+    )
+    return {"gan": gan, "monitor": monitor, "seconds": time.perf_counter() - start}
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--presets", nargs="+", default=None, choices=list_presets())
+    parser.add_argument(
+        "--conditionings", nargs="+", default=list(CONDITIONINGS), choices=CONDITIONINGS
+    )
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument(
+        "--steps", type=int, default=None, help="training steps per row (default 500)"
+    )
+    parser.add_argument("--seconds", type=float, default=None, help="wall-clock budget per row")
+    parser.add_argument("--monitor-every", type=int, default=50, metavar="STEPS")
+    parser.add_argument("--n", type=int, default=2000, help="samples evaluated per row")
+    parser.add_argument("--kid-subsets", type=int, default=10)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--json", default=None, metavar="PATH", help="also write the rows")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    steps = args.steps if args.steps is not None or args.seconds is not None else 500
+    device = resolve_device(args.device)
+    presets = args.presets or list_presets()
+    budget = " or ".join(
+        b
+        for b in (f"{steps} steps" if steps else "", f"{args.seconds:g} s" if args.seconds else "")
+        if b
+    )
+    print(
+        f"robustness benchmark: {budget} per row, seeds {args.seeds}, {args.n} samples, "
+        f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}, "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    real = real_features(device=device)
+    real_labels = load_tensors("mnist", train=False)[1]
+    rows: list[dict[str, Any]] = []
+    for preset in presets:
+        for conditioning in args.conditionings:
+            for seed in args.seeds:
+                row: dict[str, Any] = {
+                    "preset": preset,
+                    "conditioning": conditioning,
+                    "seed": seed,
+                }
+                try:
+                    run = run_one(
+                        preset,
+                        conditioning,
+                        seed,
+                        steps=steps,
+                        seconds=args.seconds,
+                        monitor_every=args.monitor_every,
+                        device=device,
+                    )
+                except ConfigError as err:
+                    row["refused"] = str(err)
+                    rows.append(row)
+                    print(f"{preset} {conditioning} seed {seed}: refused: {err}", flush=True)
+                    continue
+                result = evaluate(
+                    run["gan"],
+                    args.n,
+                    real=real,
+                    real_labels=real_labels,
+                    seed=seed,
+                    kid_subsets=args.kid_subsets,
+                    device=device,
+                )
+                problems = sorted({p.kind for p in run["monitor"].problems})
+                row.update(
+                    steps=run["gan"].global_step,
+                    seconds=run["seconds"],
+                    modes=result.get("modes"),
+                    label_accuracy=result.get("label_accuracy"),
+                    fd=result["fd"],
+                    monitor=problems,
+                )
+                rows.append(row)
+                print(
+                    f"{preset} {conditioning} seed {seed}: {row['steps']} steps in "
+                    f"{row['seconds']:.0f} s, modes {row['modes']:.0f}, label accuracy "
+                    f"{_cell(row['label_accuracy'], '.3f')}, FD {row['fd']:.2f}, monitor: "
+                    f"{', '.join(problems) or 'quiet'}",
+                    flush=True,
+                )
+    header = ("preset", "conditioning", "seed", "steps", "modes", "label acc", "FD", "monitor")
+    table = [header]
+    for row in rows:
+        if "refused" in row:
+            table.append(
+                (row["preset"], row["conditioning"], str(row["seed"]), "refused", "", "", "", "")
+            )
+            continue
+        table.append(
+            (
+                row["preset"],
+                row["conditioning"],
+                str(row["seed"]),
+                str(row["steps"]),
+                f"{row['modes']:.0f}",
+                _cell(row["label_accuracy"], ".3f"),
+                f"{row['fd']:.2f}",
+                ", ".join(row["monitor"]) or "quiet",
+            )
+        )
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    print()
+    for r in table:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    for row in rows:
+        if "refused" in row:
+            print(f"refused {row['preset']} {row['conditioning']}: {row['refused']}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
