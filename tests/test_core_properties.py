@@ -383,7 +383,7 @@ def test_compile_true_really_compiles_and_matches_eager(tmp_path: Path) -> None:
             compile=compile,
         )
         gan.fit(batches, epochs=1, progress=False, device="cpu")
-        compiled_modules.append(gan._compiled()[0])
+        compiled_modules.append(gan.training_networks[0])
         weights.append({**gan.generator.state_dict(), **gan.discriminator.state_dict()})
     assert not hasattr(compiled_modules[0], "_orig_mod")
     assert hasattr(compiled_modules[1], "_orig_mod")  # an OptimizedModule

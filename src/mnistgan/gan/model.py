@@ -453,6 +453,19 @@ class GAN:
         if self.ema is not None:
             self.ema.update_parameters(self.generator)
 
+    @property
+    def training_networks(self) -> tuple[nn.Module, nn.Module]:
+        """The generator and discriminator modules :meth:`forward_g` and :meth:`forward_d`
+        run: compiled with ``compile=True`` (they stay so after a single-process
+        :meth:`fit`), DDP-wrapped during a distributed one, else the bare networks.
+
+        Example:
+            >>> gan = GAN.from_preset("vanilla")
+            >>> gan.training_networks == (gan.generator, gan.discriminator)
+            True
+        """
+        return self._train_g, self._train_d
+
     def set_training_networks(
         self,
         generator: nn.Module | None = None,
