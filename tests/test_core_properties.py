@@ -282,7 +282,8 @@ def _batches() -> list[Tensor]:
 
 
 def _names(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
+    """The visible files of ``folder`` (a run's ``.lock`` is hidden while it trains)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
 
 def test_keep_last_one_keeps_only_the_newest_file(tmp_path: Path) -> None:
