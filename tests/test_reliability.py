@@ -41,7 +41,7 @@ from typing import Any, cast
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from torch import Tensor
 
@@ -1210,10 +1210,17 @@ _VALUES = st.one_of(  # no huge ints: GAN(latent_dim=2**60) runs out of memory, 
     value=_VALUES,
     via=st.sampled_from(["from_preset", "constructor"]),
 )
+@example(field="latent_dim", value=8, via="from_preset")
+@example(field="lr_g", value=0.01, via="constructor")
+@example(field="loss", value="hinge", via="from_preset")
+@example(field="image_shape", value=[1, 16, 16], via="constructor")
+@example(field="precision", value="bf16", via="constructor")
+@example(field="generator", value={"hidden": (8,)}, via="from_preset")
 def test_fuzzed_config_overrides_build_or_raise_config_error(
     field: str, value: Any, via: str
 ) -> None:
-    """GAN.from_preset/GAN(config, **override) builds a working model or raises ConfigError."""
+    """GAN.from_preset/GAN(config, **override) raises ConfigError, or builds a working model
+    that carries the override (nothing is accepted and then ignored)."""
     tiny = {"generator": {"hidden": (16,)}, "discriminator": {"hidden": (16,)}}
     try:
         if via == "from_preset":
@@ -1224,6 +1231,19 @@ def test_fuzzed_config_overrides_build_or_raise_config_error(
         assert str(err) and "\n" not in str(err)
         return
     _check_images(gan.sample(2, seed=0), 2, gan)
+    if field in ("generator", "discriminator"):  # a mapping merges into the builder's kwargs
+        spec = getattr(gan.config, field)
+        kwargs = value.get("kwargs", {}) if "builder" in value else value
+        assert spec.builder == value.get("builder", spec.builder)
+        assert all(spec.kwargs[k] == v for k, v in kwargs.items())
+    elif field in _FIELDS:
+        assert getattr(gan.config, field) == (tuple(value) if isinstance(value, list) else value)
+    elif field == "precision":
+        assert gan.precision == value
+    elif field == "compile":
+        assert gan.compile == bool(value)
+    elif field in ("channels_last", "joint_d_pass") and isinstance(value, bool):
+        assert getattr(gan, field) == value
 
 
 def test_preset_names_must_be_strings() -> None:
