@@ -197,6 +197,7 @@ def to_unit_images(
             ``resize``.
 
     Example:
+        >>> import numpy as np
         >>> to_unit_images(np.full((2, 28, 28), 255, dtype=np.uint8))[1]
         '0..255'
     """
@@ -585,6 +586,7 @@ def load_images(
 
     Example:
         >>> import tempfile, pathlib
+        >>> import numpy as np
         >>> with tempfile.TemporaryDirectory() as tmp:
         ...     file = pathlib.Path(tmp) / "samples.npy"
         ...     np.save(file, np.zeros((4, 28, 28), dtype=np.uint8))
