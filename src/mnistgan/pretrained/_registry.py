@@ -12,7 +12,26 @@ from types import MappingProxyType
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
-SHIPPED: Mapping[str, Mapping[str, str]] = MappingProxyType({})
+SHIPPED: Mapping[str, Mapping[str, str]] = MappingProxyType(
+    {
+        "mnist": MappingProxyType(
+            {
+                "config.json": "e511c6030eafb13ba223262ade7a954692d5041b131444368f05d9b6969ad66d",
+                "model.safetensors": (
+                    "01fa57805b3c9516186e6d65e49c5e09dcabc840aba5d717766a7c3af62b3a0a"
+                ),
+            }
+        ),
+        "mnist-conditional": MappingProxyType(
+            {
+                "config.json": "a2c68e48930ecdf742dc801f1027b17b5a20cf3795b0a1ce6691869adfd4be4a",
+                "model.safetensors": (
+                    "ae46d50b16e20a7a4e0ad4cbe4872ed985b6f61eff4080f32706b911fbf4a275"
+                ),
+            }
+        ),
+    }
+)
 """Shipped name -> {file name: SHA-256} of its folder under :data:`WEIGHTS_DIR`."""
 
 
