@@ -517,3 +517,49 @@ def test_skip_goes_on_with_the_epochs_remaining_batches() -> None:
     row = history.epochs[0]
     assert row["skipped_steps"] == 1.0
     assert 0 < row["seconds"] <= elapsed
+
+
+# --------------------------------------------------------------------------- step corners
+
+
+def test_conditional_wgan_gp_scores_the_interpolates_with_the_real_labels() -> None:
+    """A projection-conditioned critic with WGAN-GP trains: the penalty's critic passes the
+    real batch's labels (without them the projection cannot score the interpolates)."""
+    torch.manual_seed(0)
+    gan = GAN.from_preset(
+        "vanilla", generator={"hidden": (8,)}, discriminator={"hidden": (8,)},
+        loss="wgan-gp", num_classes=10,
+    )  # fmt: skip
+    logs = gan.train_step((torch.rand(8, 1, 28, 28), torch.arange(8)))
+    assert torch.isfinite(logs["loss_d"]) and torch.isfinite(logs["loss_g"])
+
+
+def test_r1_with_several_d_steps_keeps_the_real_batch() -> None:
+    """With R1 and d_steps=2 every D update sees the real batch (and the caller's tensor
+    does not end up requiring grad)."""
+    torch.manual_seed(0)
+    gan = GAN.from_preset(
+        "vanilla", generator={"hidden": (8,)}, discriminator={"hidden": (8,)},
+        r1_gamma=1.0, d_steps=2,
+    )  # fmt: skip
+    batch = torch.rand(8, 1, 28, 28)
+    logs = gan.train_step(batch)
+    assert torch.isfinite(logs["loss_d"]) and not batch.requires_grad
+
+
+@pytest.mark.parametrize(("loss", "squash"), [("bce", True), ("hinge", False)])
+def test_logged_d_outputs_are_probabilities_only_for_the_bce_family(
+    loss: str, squash: bool
+) -> None:
+    """d_real is the mean of sigmoid(D(real)) for BCE losses and the raw critic mean else."""
+    torch.manual_seed(0)
+    gan = GAN.from_preset(
+        "vanilla", generator={"hidden": (8,)}, discriminator={"hidden": (8,)}, loss=loss
+    )
+    batch = torch.rand(8, 1, 28, 28)
+    real = gan.prepare_batch(batch)[0]
+    with torch.no_grad():
+        logits = gan.discriminator(real).float()
+    expected = (torch.sigmoid(logits) if squash else logits).mean()
+    logs = gan.train_step(batch)
+    torch.testing.assert_close(logs["d_real"], expected, rtol=1e-5, atol=1e-6)
