@@ -57,20 +57,25 @@ class TimeBudget(Callback):
             model.stop_training = True
 
 
-def train_for(
-    name: str, seconds: float, *, seed: int, device: torch.device, **overrides: Any
-) -> dict[str, Any]:
-    """Train preset ``name`` (with config ``overrides``) for ``seconds``; return what it did."""
-    seed_everything(seed)
-    gan = GAN.from_preset(name, **overrides)
+def loader_for(gan: GAN, *, seed: int, device: torch.device) -> Any:
+    """MNIST at the model's image size and config batch size, ordered by ``seed``."""
     side = gan.image_shape[1]
-    loader = make_loader(
+    return make_loader(
         "mnist",
         image_size=None if side == 28 else side,
         batch_size=gan.config.batch_size,
         seed=seed,
         device=device,
     )
+
+
+def train_for(
+    name: str, seconds: float, *, seed: int, device: torch.device, **overrides: Any
+) -> dict[str, Any]:
+    """Train preset ``name`` (with config ``overrides``) for ``seconds``; return what it did."""
+    seed_everything(seed)
+    gan = GAN.from_preset(name, **overrides)
+    loader = loader_for(gan, seed=seed, device=device)
     start = time.perf_counter()
     gan.fit(loader, epochs=10_000, callbacks=[TimeBudget(seconds)], device=device, progress=False)
     return {

@@ -33,9 +33,10 @@ import time
 from typing import Any
 
 import torch
+from quality import loader_for  # benchmarks/ is on the path when run as a script
 
 from mnistgan import GAN, Callback, HealthMonitor, list_presets
-from mnistgan.data import load_tensors, make_loader
+from mnistgan.data import load_tensors
 from mnistgan.device import resolve_device, seed_everything
 from mnistgan.errors import ConfigError
 from mnistgan.metrics import evaluate, real_features
@@ -81,14 +82,7 @@ def run_one(
     """Train one row; return the model, its monitor and what the run took."""
     seed_everything(seed)
     gan = GAN.from_preset(preset, **overrides_for(conditioning))  # may raise ConfigError
-    side = gan.image_shape[1]
-    loader = make_loader(
-        "mnist",
-        image_size=None if side == 28 else side,
-        batch_size=gan.config.batch_size,
-        seed=seed,
-        device=device,
-    )
+    loader = loader_for(gan, seed=seed, device=device)
     budget_steps = steps if steps is not None else 10**9
     monitor = HealthMonitor(every=monitor_every, warmup=min(1000, budget_steps // 2))
     start = time.perf_counter()

@@ -439,7 +439,6 @@ def test_sampler_describes_its_weights(ema: float | None) -> None:
 def test_a_saved_sampler_file_samples_alike(tmp_path: Path) -> None:
     """save_generator(sampler) writes a generator file that loads into a sampler drawing
     the same images for a seed."""
-    pytest.importorskip("safetensors")
     from mnistgan.export import load_sampler, save_generator
 
     gan = _conditional()

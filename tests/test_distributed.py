@@ -143,9 +143,10 @@ def _weights(gan: GAN) -> dict[str, Any]:
     }
 
 
-def _worker(rank: int, port: int, tmp: Path, images: Tensor) -> None:
-    """One rank of the two-process run: every phase of the module's multi-process tests."""
-    warnings.simplefilter("error")  # as pytest does in the parent
+def _join(rank: int, port: int) -> None:
+    """Set a spawned rank up as pytest's parent runs: warnings are errors, one thread, and
+    the torchrun-style environment for a two-process gloo group on this machine."""
+    warnings.simplefilter("error")
     torch.set_num_threads(1)
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
@@ -154,6 +155,11 @@ def _worker(rank: int, port: int, tmp: Path, images: Tensor) -> None:
         LOCAL_RANK=str(rank),
         WORLD_SIZE=str(_WORLD),
     )
+
+
+def _worker(rank: int, port: int, tmp: Path, images: Tensor) -> None:
+    """One rank of the two-process run: every phase of the module's multi-process tests."""
+    _join(rank, port)
     result: dict[str, Any] = {}
     try:
         # 1. Pre-drawn latents; "auto" detects the torchrun-style environment.
@@ -230,15 +236,7 @@ class _BufferSpy(Callback):
 def _batchnorm_worker(rank: int, port: int, tmp: Path, images: Tensor) -> None:
     """One rank of DCGAN() (BatchNorm in G and D) under DDP for one epoch, then a
     sync_batchnorm=True fit on the CPU, which must refuse."""
-    warnings.simplefilter("error")
-    torch.set_num_threads(1)
-    os.environ.update(
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-        RANK=str(rank),
-        LOCAL_RANK=str(rank),
-        WORLD_SIZE=str(_WORLD),
-    )
+    _join(rank, port)
     result: dict[str, Any] = {}
     try:
         seed_everything(0)

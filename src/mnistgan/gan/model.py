@@ -8,6 +8,8 @@ the default step (:mod:`._step`), ``fit``'s orchestration (:mod:`._fit`) and per
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -45,7 +47,6 @@ _NORMALIZE_HINT = (
     "give images in [0, 1] (transforms.ToTensor()) or uint8 0–255, without "
     "transforms.Normalize: the model maps them to its generator's range itself"
 )
-_RUNTIME_KEYS = ("precision", "compile", "fused", "channels_last", "joint_d_pass")
 _Network = Literal["generator", "discriminator"]  # what optimizer_step updates
 
 
@@ -188,7 +189,7 @@ class GAN:
             >>> GAN.from_preset("mlp").config.preset
             'mlp'
         """
-        runtime = {k: overrides.pop(k) for k in _RUNTIME_KEYS if k in overrides}
+        runtime = {k: overrides.pop(k) for k in _runtime_keys() if k in overrides}
         if not isinstance(name, str):
             raise ConfigError(f"name must be a preset name (str), got {type(name).__name__}")
         return cls(apply_overrides(get_preset(name), overrides), **runtime)
@@ -867,6 +868,17 @@ class DCGAN(GAN):
 
     def __init__(self, config: GANConfig | None = None, **kwargs: Any) -> None:
         super().__init__(config if config is not None else get_preset("default"), **kwargs)
+
+
+@functools.cache
+def _runtime_keys() -> frozenset[str]:
+    """GAN.__init__'s keyword-only settings that are not config fields or networks."""
+    parameters = inspect.signature(GAN.__init__).parameters.values()
+    return frozenset(
+        p.name
+        for p in parameters
+        if p.kind is p.KEYWORD_ONLY and p.name not in ("generator", "discriminator")
+    )
 
 
 def _weighted_penalties(model: GAN) -> tuple[tuple[Penalty, float], ...]:
