@@ -32,18 +32,7 @@ import torch
 from mnistgan import DCGAN, GAN, Callback, HealthMonitor
 from mnistgan.data import make_loader
 from mnistgan.device import seed_everything
-
-
-class StopAt(Callback):
-    """Stop after ``steps`` steps."""
-
-    def __init__(self, steps: int) -> None:
-        self.steps = steps
-
-    def on_batch_end(self, model: GAN, batch_index: int, logs: dict[str, torch.Tensor]) -> None:
-        """Stop when the budget is spent."""
-        if model.global_step >= self.steps:
-            model.stop_training = True
+from quality import StepBudget  # benchmarks/ is on the path when run as a script
 
 
 class TimedMonitor(HealthMonitor):
@@ -77,7 +66,7 @@ def run(steps: int, monitored: bool, seed: int, every: int) -> tuple[float, Time
     gan = DCGAN()
     loader = make_loader("mnist", batch_size=gan.config.batch_size, seed=seed, device="cpu")
     monitor = TimedMonitor(every=every) if monitored else None
-    callbacks: list[Callback] = [StopAt(steps)]
+    callbacks: list[Callback] = [StepBudget(steps)]
     if monitor is not None:
         callbacks.insert(0, monitor)
     start = time.perf_counter()

@@ -16,6 +16,8 @@ Run from the project root::
         --num-classes 10 --conditioning acgan --aux-weight 5 --batch-size 64
     MNISTGAN_DATA_ROOT=../shared/data python benchmarks/quality.py --models default \
         --precision bf16
+    MNISTGAN_DATA_ROOT=../shared/data python benchmarks/quality.py --models default \
+        --steps 19000 --seed 1 --threads 1
 
 ``--quick`` trains each model for 20 s and evaluates 2,000 samples with 10 KID subsets: a
 smoke run, whose numbers are not comparable with the 10k-sample floor of the docs.
@@ -38,6 +40,18 @@ from mnistgan.data import load_tensors, make_loader
 from mnistgan.device import Precision, resolve_device, seed_everything
 from mnistgan.metrics import evaluate, format_table, real_features
 from mnistgan.metrics.floor import measure_floor
+
+
+class StepBudget(Callback):
+    """Stop training after ``steps`` optimisation steps."""
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+
+    def on_batch_end(self, model: GAN, batch_index: int, logs: dict[str, torch.Tensor]) -> None:
+        """Stop when the budget is spent."""
+        if model.global_step >= self.steps:
+            model.stop_training = True
 
 
 class TimeBudget(Callback):
@@ -70,14 +84,22 @@ def loader_for(gan: GAN, *, seed: int, device: torch.device) -> Any:
 
 
 def train_for(
-    name: str, seconds: float, *, seed: int, device: torch.device, **overrides: Any
+    name: str,
+    seconds: float,
+    *,
+    seed: int,
+    device: torch.device,
+    steps: int | None = None,
+    **overrides: Any,
 ) -> dict[str, Any]:
-    """Train preset ``name`` (with config ``overrides``) for ``seconds``; return what it did."""
+    """Train preset ``name`` (with config ``overrides``) for ``seconds``, or for ``steps``
+    steps if given; return what it did."""
     seed_everything(seed)
     gan = GAN.from_preset(name, **overrides)
     loader = loader_for(gan, seed=seed, device=device)
+    budget = StepBudget(steps) if steps is not None else TimeBudget(seconds)
     start = time.perf_counter()
-    gan.fit(loader, epochs=10_000, callbacks=[TimeBudget(seconds)], device=device, progress=False)
+    gan.fit(loader, epochs=10_000, callbacks=[budget], device=device, progress=False)
     return {
         "gan": gan,
         "seconds": time.perf_counter() - start,
@@ -90,6 +112,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget per model")
     parser.add_argument("--quick", action="store_true", help="20 s per model, 2k samples")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="train for this many steps instead of --minutes (load-independent; pair it "
+        "with a steps-per-second measurement to state the time it stands for)",
+    )
     parser.add_argument("--models", nargs="+", default=None, choices=list_presets())
     parser.add_argument("--n", type=int, default=None, help="samples (default 10000; quick 2000)")
     parser.add_argument("--kid-subsets", type=int, default=None, help="default 100; quick 10")
@@ -107,6 +136,7 @@ def main() -> None:
         help="train conditional models (10: digits); adds label accuracy and per-digit FD",
     )
     parser.add_argument("--conditioning", choices=("projection", "acgan"), default=None)
+    parser.add_argument("--augment", default=None, help="DiffAugment policy for every model")
     parser.add_argument("--aux-weight", type=float, default=None, help="ACGAN classifier weight")
     parser.add_argument(
         "--batch-size", type=int, default=None, help="override every model's batch size"
@@ -119,8 +149,9 @@ def main() -> None:
     kid_subsets = args.kid_subsets or (10 if args.quick else 100)
     models = args.models or ["default", *(m for m in list_presets() if m != "default")]
     device = resolve_device(args.device)
+    budget = f"{args.steps:,} steps" if args.steps else f"{seconds:.0f} s"
     print(
-        f"quality benchmark: {seconds:.0f} s of training per model, {n} samples, "
+        f"quality benchmark: {budget} of training per model, {n} samples, "
         f"{kid_subsets} KID subsets, seed {args.seed}, device {device}, "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"{platform.processor() or platform.machine()}, "
@@ -128,7 +159,7 @@ def main() -> None:
     )
     real = real_features(device=device)
     real_labels = load_tensors("mnist", train=False)[1]  # for per-digit FD of conditional GANs
-    fields = ("num_classes", "conditioning", "aux_weight", "batch_size")
+    fields = ("num_classes", "conditioning", "aux_weight", "batch_size", "augment")
     overrides: dict[str, Any] = {
         field: getattr(args, field) for field in fields if getattr(args, field) is not None
     }
@@ -137,7 +168,13 @@ def main() -> None:
     columns: dict[str, dict[str, float]] = {}
     for name in models:
         run = train_for(
-            name, seconds, seed=args.seed, device=device, precision=args.precision, **overrides
+            name,
+            seconds,
+            seed=args.seed,
+            device=device,
+            steps=args.steps,
+            precision=args.precision,
+            **overrides,
         )
         start = time.perf_counter()
         result = evaluate(

@@ -103,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--ema-decay", type=float, default=None, help="EMA of the generator, e.g. 0.999"
     )
     train.add_argument(
+        "--augment",
+        default=None,
+        metavar="POLICY",
+        help="differentiable augmentation of D's inputs, e.g. translation,cutout "
+        "(also: color); 'none' turns off the preset's (default: the preset's)",
+    )
+    train.add_argument(
         "--num-classes",
         type=int,
         default=None,
@@ -474,6 +481,8 @@ def _train(args: argparse.Namespace) -> None:
     ):
         if value is not None:
             overrides[field] = value
+    if args.augment is not None:
+        overrides["augment"] = None if args.augment.strip().lower() == "none" else args.augment
     config = get_preset(args.preset, **overrides)
     # Under torchrun: join the process group, one device per process; fit() trains with
     # DDP and only rank 0 writes files and prints.

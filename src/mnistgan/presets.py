@@ -34,6 +34,7 @@ from typing import Any, Literal
 from torch import nn
 
 from ._checks import check_int
+from .augment import parse_policy
 from .builders import ImageShape, get_builder
 from .errors import ConfigError
 from .losses import GANLoss, get_loss
@@ -141,6 +142,10 @@ class GANConfig:
         conditioning: How the discriminator uses labels: ``"projection"`` or
             ``"acgan"`` (an auxiliary classifier head).
         aux_weight: Weight of the auxiliary classification losses (``"acgan"``).
+        augment: Differentiable augmentation of every image the discriminator sees
+            (real and generated), e.g. ``"translation,cutout"``, or ``None`` for
+            none; see :mod:`mnistgan.augment`. Helps most when training images are
+            few.
         preset: The preset this config came from, if any (informational).
 
     Example:
@@ -172,6 +177,7 @@ class GANConfig:
     num_classes: int | None = None
     conditioning: str = "projection"
     aux_weight: float = 1.0
+    augment: str | None = None
     preset: str | None = None
 
     def __post_init__(self) -> None:
@@ -238,6 +244,8 @@ class GANConfig:
                 f"ema_decay must be a float in (0, 1) such as 0.999, or None, "
                 f"got {self.ema_decay!r}"
             )
+        names = parse_policy(self.augment)
+        object.__setattr__(self, "augment", ",".join(names) if names else None)
 
     def build_generator(self) -> nn.Module:
         """A fresh generator (random weights)."""

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
 from .._checks import check_images_range
+from ..augment import DiffAugment
 from ..checkpoint import save_checkpoint
 from ..conditioning import check_labels
 from ..device import Precision, autocast, check_precision, grad_scaler, resolve_device
@@ -151,6 +152,11 @@ class GAN:
             self.discriminator.to(memory_format=torch.channels_last)
         self.joint_d_pass = resolve_joint_d_pass(joint_d_pass, self.discriminator)
         self.ema: AveragedModel | None = make_ema(self.generator, self.config.ema_decay)
+        self.augment: DiffAugment | None = (
+            DiffAugment(self.config.augment, self.config.image_range)
+            if self.config.augment
+            else None
+        )
         kernel = {"fused": True} if fused else {"foreach": True}
         self.opt_g = torch.optim.Adam(
             self.generator.parameters(), lr=self.config.lr_g, betas=self.config.betas, **kernel
@@ -368,7 +374,10 @@ class GAN:
 
         Inside :meth:`frozen_discriminator` (the generator's update) it runs the
         network without DDP's wrapper: its weights are not trained there, so no
-        gradient synchronisation may wait for them.
+        gradient synchronisation may wait for them. With ``config.augment`` set,
+        the images are augmented first (:mod:`mnistgan.augment`), differentiably,
+        each with its own random draw: pass real and generated images through here
+        alike.
 
         Args:
             images: A batch in the generator's range, e.g. from :meth:`prepare_batch`.
@@ -386,6 +395,8 @@ class GAN:
             (torch.Size([3]), None)
         """
         net = self._train_d_frozen if self._d_frozen else self._train_d
+        if self.augment is not None:
+            images = self.augment(images)
         with self.autocast():
             out = net(images) if self.num_classes is None else net(images, labels)
         if isinstance(out, tuple):

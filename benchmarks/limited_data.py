@@ -1,0 +1,154 @@
+"""Limited data: what differentiable augmentation does when training images are few.
+
+The default (``DCGAN()``) trains on 1,000 and on 6,000 MNIST training images (the same
+number of each digit, drawn with seed 0), with and without ``augment``, for the same
+number of steps from the same seed. For each run the script prints the Fréchet distance
+and the other metrics of :func:`mnistgan.metrics.evaluate` (5,000 samples against the
+10k test images), the digits covered, and how close the samples sit to the images the
+model trained on: ``copies`` is the share of samples nearer to one of them than 99 % of
+distinct MNIST digits are to their nearest neighbour (:mod:`mnistgan.metrics.copies`),
+``nn_distance`` their median distance to the nearest training image.
+
+The budget is in steps, so runs are comparable however loaded the machine is (``--jobs
+2`` trains two at once); the per-step cost of augmentation is measured side by side and
+printed with the table.
+
+Run from the project root (about 25 minutes on a 2-core CPU with ``--jobs 2``)::
+
+    MNISTGAN_DATA_ROOT=../shared/data python benchmarks/limited_data.py
+    MNISTGAN_DATA_ROOT=../shared/data python benchmarks/limited_data.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import torch
+
+from mnistgan import GAN
+from mnistgan.data import InMemoryLoader, load_tensors
+from mnistgan.device import seed_everything
+from mnistgan.metrics import evaluate, format_table, memorisation, real_features
+
+
+def balanced_subset(count: int, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` MNIST training images, ``count // 10`` of each digit, drawn with ``seed``."""
+    images, labels = load_tensors("mnist", train=True)
+    generator = torch.Generator().manual_seed(seed)
+    picks = []
+    for digit in range(10):
+        index = (labels == digit).nonzero().flatten()
+        picks.append(index[torch.randperm(len(index), generator=generator)[: count // 10]])
+    chosen = torch.cat(picks).sort().values
+    return images[chosen], labels[chosen]
+
+
+def train_and_measure(count: int, augment: str | None, steps: int, seed: int, n: int) -> Any:
+    """Train the default on ``count`` images for ``steps`` steps; its metrics."""
+    images, labels = balanced_subset(count)
+    seed_everything(seed)
+    gan = GAN.from_preset("default", augment=augment)
+    loader = InMemoryLoader(images, labels, batch_size=gan.config.batch_size, seed=seed)
+    done = 0
+    while done < steps:
+        for batch in loader:
+            gan.train_step(batch)
+            done += 1
+            if done == steps:
+                break
+    result = evaluate(gan, n, real=real_features(), seed=seed, kid_subsets=10)
+    samples = gan.sample(n, seed=seed)
+    copies = memorisation(samples, train=images.float().div(255))
+    return {**result, **copies.as_dict()}
+
+
+def step_cost(augment: str, *, seconds: float = 5.0) -> float:
+    """Time per step with ``augment`` divided by the time without (interleaved, 3 rounds)."""
+    images, labels = balanced_subset(1000)
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(3):
+        for with_aug in (False, True):
+            seed_everything(0)
+            gan = GAN.from_preset("default", augment=augment if with_aug else None)
+            loader = InMemoryLoader(images, labels, batch_size=gan.config.batch_size)
+            done, start = 0, time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                for batch in loader:
+                    gan.train_step(batch)
+                    done += 1
+            times[with_aug].append((time.perf_counter() - start) / done)
+    return min(times[True]) / min(times[False])
+
+
+def _in_a_child(args: argparse.Namespace, count: int, augment: str | None) -> Any:
+    code = (
+        "import json, sys, torch; sys.path.insert(0, sys.argv[1]); "
+        "torch.set_num_threads(1); import limited_data as l; "
+        "a = None if sys.argv[3] == 'none' else sys.argv[3]; "
+        "r = l.train_and_measure(int(sys.argv[2]), a, int(sys.argv[4]), int(sys.argv[5]), "
+        "int(sys.argv[6])); print('RESULT ' + json.dumps(r))"
+    )
+    here = os.path.dirname(os.path.abspath(__file__))
+    result = subprocess.run(
+        [sys.executable, "-c", code, here, str(count), augment or "none", str(args.steps),
+         str(args.seed), str(args.n)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    for line in result.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT ") :])
+    raise RuntimeError(f"run {count}/{augment} failed:\n{result.stderr[-3000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--counts", type=int, nargs="+", default=[1000, 6000])
+    parser.add_argument("--augment", default="translation,cutout", help="the policy tried")
+    parser.add_argument("--steps", type=int, default=6000)
+    parser.add_argument("--n", type=int, default=5000, help="samples evaluated")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="300 steps, 1,000 samples")
+    parser.add_argument("--json", default=None, metavar="PATH")
+    args = parser.parse_args()
+    if args.quick:
+        args.steps, args.n = 300, 1000
+    print(
+        f"limited data: {args.steps:,} steps per run, {args.n} samples, seed {args.seed}, "
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    cost = step_cost(args.augment, seconds=1.0 if args.quick else 5.0)
+    print(f"augment={args.augment!r} costs {cost:.2f}x the time of a step without it")
+    runs = [(count, aug) for count in args.counts for aug in (None, args.augment)]
+    if args.jobs > 1:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            results = list(pool.map(lambda run: _in_a_child(args, *run), runs))
+    else:
+        results = [train_and_measure(c, a, args.steps, args.seed, args.n) for c, a in runs]
+    columns = {
+        f"{count:,} images, {'augment' if aug else 'plain'}": result
+        for (count, aug), result in zip(runs, results)
+    }
+    keys = ["fd", "kid", "precision", "recall", "score", "modes", "copies", "nn_distance"]
+    print()
+    print(format_table(columns, keys, labels={"nn_distance": "median NN distance"}))
+    for count in args.counts:
+        plain = columns[f"{count:,} images, plain"]["fd"]
+        aug = columns[f"{count:,} images, augment"]["fd"]
+        print(f"{count:,} images: augmentation changes FD by {100 * (aug - plain) / plain:+.0f}%")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(columns, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
