@@ -1,16 +1,19 @@
 """Differentiable augmentation of the discriminator's inputs (DiffAugment).
 
-A discriminator trained on few images memorises them, and the generator then learns to
-hand back copies. Differentiable augmentation (Zhao et al., 2020, "Differentiable
+A discriminator trained on few images comes to memorise them, and stops teaching the
+generator anything that carries over to new digits. Differentiable augmentation (Zhao et al., 2020, "Differentiable
 Augmentation for Data-Efficient GAN Training") transforms *every* image the
 discriminator sees — real and generated, in its own update and in the generator's — with
 the same random family of transformations. The transformations are differentiable, so
 the generator's gradient flows through them, and since both sides are augmented alike
 the generator is not pushed to draw augmented digits.
 
-Turn it on with the config field ``augment``, a comma-separated policy::
+Turn it on with the config field ``augment``, a comma-separated policy. On MNIST,
+``"translation"`` helps when the training images are few (1,000: Fréchet distance 7.9 to
+4.2 in ``benchmarks/limited_data.py``) and costs quality on more (6,000); ``cutout``
+hurt in both::
 
-    GAN.from_preset("dcgan", augment="translation,cutout")
+    GAN.from_preset("dcgan", augment="translation")
 
 ===============  ============================================================================
 ``translation``  shift each image by up to 1/8 of its side (4 px at 28 px), filling the
