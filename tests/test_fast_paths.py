@@ -150,8 +150,8 @@ def test_channels_last_is_on_for_built_conv_networks_and_batches_follow_it() -> 
 def test_fast_and_plain_paths_train_to_the_same_place(preset: str) -> None:
     """Five fit() steps on the fast path (fused Adam, channels_last, joint D pass) and on
     the plain path (all three off) end no further apart, in losses and in every weight and
-    buffer, than the plain path does from itself when the data change by 1e-5 of their
-    value: the fast path is rounding noise, not a different training.
+    buffer, than the plain path does from itself when the data change by up to 1e-5 of
+    their value: the fast path is rounding noise, not a different training.
 
     Why that yardstick: Adam's update is about ``lr * sign(grad)``, so a weight whose
     gradient is nearly zero (a bias before a BatchNorm) moves on the sign of rounding
@@ -164,8 +164,12 @@ def test_fast_and_plain_paths_train_to_the_same_place(preset: str) -> None:
         torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(i)) for i in range(5)
     ]
     plain = {"fused": False, "channels_last": False, "joint_d_pass": False}
+    # The yardstick is the widest of several 1e-5 changes of the data: how far chaos
+    # carries one such change differs from change to change (and from CPU to CPU), so a
+    # single one can land closer than the fast path's rounding does.
+    scales = (1 - 1e-5, 1 + 1e-5, 1 - 3e-6, 1 + 3e-6)
     runs = []
-    for runtime, scale in (({}, 1.0), (plain, 1.0), (plain, 1 - 1e-5)):
+    for runtime, scale in (({}, 1.0), (plain, 1.0), *((plain, s) for s in scales)):
         torch.manual_seed(0)
         gan = GAN.from_preset(preset, **runtime)
         if runtime:
@@ -176,17 +180,17 @@ def test_fast_and_plain_paths_train_to_the_same_place(preset: str) -> None:
         history = gan.fit([b * scale for b in batches], epochs=1, progress=False, device="cpu")
         losses = torch.tensor([[r["loss_d"], r["loss_g"]] for r in history.steps])
         runs.append((losses, _float_weights(gan)))
-    (fast_losses, fast), (plain_losses, ref), (noisy_losses, noisy) = runs
-    noise = (noisy_losses - plain_losses).abs()
+    (fast_losses, fast), (plain_losses, ref), *noisy_runs = runs
+    noise = torch.stack([(losses - plain_losses).abs() for losses, _ in noisy_runs]).amax(0)
     assert bool(((fast_losses - plain_losses).abs() <= 3 * noise + 1e-4).all()), (
         fast_losses,
         plain_losses,
-        noisy_losses,
+        noise,
     )
     assert fast.keys() == ref.keys()
     for key, value in fast.items():
         error = float((value - ref[key]).norm())
-        floor = float((noisy[key] - ref[key]).norm())
+        floor = max(float((noisy[key] - ref[key]).norm()) for _, noisy in noisy_runs)
         assert error <= 3 * floor + 1e-6, f"{key}: {error:.2e} apart, rounding floor {floor:.2e}"
 
 

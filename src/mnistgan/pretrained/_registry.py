@@ -16,9 +16,9 @@ SHIPPED: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "mnist": MappingProxyType(
             {
-                "config.json": "e511c6030eafb13ba223262ade7a954692d5041b131444368f05d9b6969ad66d",
+                "config.json": "1159d66ff031071c9c7f8728776d732d10c610f2d06e68a9bc5787a5dc08d931",
                 "model.safetensors": (
-                    "01fa57805b3c9516186e6d65e49c5e09dcabc840aba5d717766a7c3af62b3a0a"
+                    "ca7b2d130e7c47cd03eb1af841ef0dd6462aba0bad6e8c6044f366749401fbb3"
                 ),
             }
         ),
