@@ -162,10 +162,13 @@ def test_two_concurrent_trains_on_one_folder(tmp_path: Path, mnist_root: Path) -
     its files alone; after kill -9 of the holder, `--resume auto` takes the folder over."""
     out = tmp_path / "run"
     env = {**_env(), "MNISTGAN_DATA_ROOT": str(mnist_root)}
-    first = subprocess.Popen(_train_cmd(out, "--epochs", "1000"), env=env, text=True)
+    # Epochs of 256 images take milliseconds: enough of them that the first run is still
+    # going when the second has started and ended, and wait for any epoch's checkpoint
+    # (rotation may already have removed the first one when the loop looks).
+    first = subprocess.Popen(_train_cmd(out, "--epochs", "1000000"), env=env, text=True)
     try:
         deadline = time.monotonic() + 120
-        while not (out / "checkpoints" / "epoch_0001.pt").exists():
+        while not list((out / "checkpoints").glob("epoch_*.pt")):
             assert first.poll() is None and time.monotonic() < deadline, "first run did not start"
             time.sleep(0.2)
         config = (out / "config.json").read_bytes()
