@@ -92,6 +92,7 @@ def parse_policy(policy: str | Sequence[str] | None) -> tuple[str, ...]:
     """The transformation names of ``policy`` (``"translation,cutout"``), validated.
 
     Example:
+        >>> from mnistgan.augment import parse_policy
         >>> parse_policy("translation, cutout")
         ('translation', 'cutout')
         >>> parse_policy(None)
@@ -130,6 +131,8 @@ class DiffAugment:
             used for the border uncovered by a shift and for the cutout square.
 
     Example:
+        >>> import torch
+        >>> from mnistgan.augment import DiffAugment
         >>> augment = DiffAugment("translation,cutout", image_range=(-1.0, 1.0))
         >>> x = torch.rand(4, 1, 28, 28, requires_grad=True)
         >>> y = augment(x)
