@@ -26,10 +26,14 @@ gets; the quality benchmark (``benchmarks/quality.py``) measures that.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
+import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import torch
@@ -42,6 +46,7 @@ from mnistgan.errors import ConfigError
 from mnistgan.metrics import evaluate, real_features
 
 CONDITIONINGS = ("unconditional", "projection", "acgan")
+STEPS = 500  # default budget per row
 
 
 class Budget(Callback):
@@ -96,8 +101,101 @@ def run_one(
     return {"gan": gan, "monitor": monitor, "seconds": time.perf_counter() - start}
 
 
+@functools.cache
+def _real_features(device: torch.device) -> torch.Tensor:
+    return real_features(device=device)
+
+
+def measure_row(
+    preset: str,
+    conditioning: str,
+    seed: int,
+    *,
+    steps: int | None,
+    seconds: float | None,
+    monitor_every: int,
+    n: int,
+    kid_subsets: int,
+    device: str = "auto",
+) -> dict[str, Any]:
+    """Train and evaluate one row; a JSON-able dict (``refused`` holds a refusal)."""
+    target = resolve_device(device)
+    row: dict[str, Any] = {"preset": preset, "conditioning": conditioning, "seed": seed}
+    try:
+        run = run_one(
+            preset,
+            conditioning,
+            seed,
+            steps=steps,
+            seconds=seconds,
+            monitor_every=monitor_every,
+            device=target,
+        )
+    except ConfigError as err:
+        row["refused"] = str(err)
+        return row
+    result = evaluate(
+        run["gan"],
+        n,
+        real=_real_features(target),
+        real_labels=load_tensors("mnist", train=False)[1],
+        seed=seed,
+        kid_subsets=kid_subsets,
+        device=target,
+    )
+    row.update(
+        steps=run["gan"].global_step,
+        seconds=run["seconds"],
+        modes=result.get("modes"),
+        label_accuracy=result.get("label_accuracy"),
+        fd=result["fd"],
+        monitor=sorted({p.kind for p in run["monitor"].problems}),
+    )
+    return row
+
+
+def _in_a_child(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """:func:`measure_row` in a fresh one-thread process (so ``--jobs`` rows run side by side)."""
+    code = (
+        "import json, sys, torch; sys.path.insert(0, sys.argv[1]); torch.set_num_threads(1); "
+        "import robustness as r; "
+        "print('RESULT ' + json.dumps(r.measure_row(**json.loads(sys.argv[2]))))"
+    )
+    here = os.path.dirname(os.path.abspath(__file__))
+    done = subprocess.run(
+        [sys.executable, "-c", code, here, json.dumps(kwargs)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT ") :])
+    raise RuntimeError(f"row {kwargs} failed:\n{done.stderr[-3000:]}")
+
+
 def _cell(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
+
+
+def _describe(row: dict[str, Any]) -> str:
+    name = f"{row['preset']} {row['conditioning']} seed {row['seed']}"
+    if "refused" in row:
+        return f"{name}: refused: {row['refused']}"
+    return (
+        f"{name}: {row['steps']} steps in {row['seconds']:.0f} s, modes {row['modes']:.0f}, "
+        f"label accuracy {_cell(row['label_accuracy'], '.3f')}, FD {row['fd']:.2f}, "
+        f"monitor: {', '.join(row['monitor']) or 'quiet'}"
+    )
+
+
+def green(row: dict[str, Any]) -> bool:
+    """The acceptance bar of a row: all ten digits, and for conditional rows a label
+    accuracy of at least 0.9 (a refused combination counts: it names an alternative)."""
+    if "refused" in row:
+        return True
+    labels_ok = row["conditioning"] == "unconditional" or (row["label_accuracy"] or 0) >= 0.9
+    return row["modes"] >= 10 and labels_ok
 
 
 def main() -> None:
@@ -108,7 +206,7 @@ def main() -> None:
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument(
-        "--steps", type=int, default=None, help="training steps per row (default 500)"
+        "--steps", type=int, default=None, help=f"training steps per row (default {STEPS})"
     )
     parser.add_argument("--seconds", type=float, default=None, help="wall-clock budget per row")
     parser.add_argument("--monitor-every", type=int, default=50, metavar="STEPS")
@@ -116,77 +214,54 @@ def main() -> None:
     parser.add_argument("--kid-subsets", type=int, default=10)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="rows trained side by side, one thread each"
+    )
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the rows")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    steps = args.steps if args.steps is not None or args.seconds is not None else 500
-    device = resolve_device(args.device)
+    steps = args.steps if args.steps is not None or args.seconds is not None else STEPS
     presets = args.presets or list_presets()
     budget = " or ".join(
         b
         for b in (f"{steps} steps" if steps else "", f"{args.seconds:g} s" if args.seconds else "")
         if b
     )
+    threads = "1 thread per row" if args.jobs > 1 else f"{torch.get_num_threads()} threads"
     print(
         f"robustness benchmark: {budget} per row, seeds {args.seeds}, {args.n} samples, "
-        f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{platform.processor() or platform.machine()}, "
+        f"device {resolve_device(args.device)}, torch {torch.__version__}, {threads}, "
+        f"{args.jobs} job(s), {platform.processor() or platform.machine()}, "
         f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
-    real = real_features(device=device)
-    real_labels = load_tensors("mnist", train=False)[1]
+    work = [
+        {
+            "preset": preset,
+            "conditioning": conditioning,
+            "seed": seed,
+            "steps": steps,
+            "seconds": args.seconds,
+            "monitor_every": args.monitor_every,
+            "n": args.n,
+            "kid_subsets": args.kid_subsets,
+            "device": args.device,
+        }
+        for preset in presets
+        for conditioning in args.conditionings
+        for seed in args.seeds
+    ]
     rows: list[dict[str, Any]] = []
-    for preset in presets:
-        for conditioning in args.conditionings:
-            for seed in args.seeds:
-                row: dict[str, Any] = {
-                    "preset": preset,
-                    "conditioning": conditioning,
-                    "seed": seed,
-                }
-                try:
-                    run = run_one(
-                        preset,
-                        conditioning,
-                        seed,
-                        steps=steps,
-                        seconds=args.seconds,
-                        monitor_every=args.monitor_every,
-                        device=device,
-                    )
-                except ConfigError as err:
-                    row["refused"] = str(err)
-                    rows.append(row)
-                    print(f"{preset} {conditioning} seed {seed}: refused: {err}", flush=True)
-                    continue
-                result = evaluate(
-                    run["gan"],
-                    args.n,
-                    real=real,
-                    real_labels=real_labels,
-                    seed=seed,
-                    kid_subsets=args.kid_subsets,
-                    device=device,
-                )
-                problems = sorted({p.kind for p in run["monitor"].problems})
-                row.update(
-                    steps=run["gan"].global_step,
-                    seconds=run["seconds"],
-                    modes=result.get("modes"),
-                    label_accuracy=result.get("label_accuracy"),
-                    fd=result["fd"],
-                    monitor=problems,
-                )
+    if args.jobs > 1:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for row in pool.map(_in_a_child, work):
+                print(_describe(row), flush=True)
                 rows.append(row)
-                print(
-                    f"{preset} {conditioning} seed {seed}: {row['steps']} steps in "
-                    f"{row['seconds']:.0f} s, modes {row['modes']:.0f}, label accuracy "
-                    f"{_cell(row['label_accuracy'], '.3f')}, FD {row['fd']:.2f}, monitor: "
-                    f"{', '.join(problems) or 'quiet'}",
-                    flush=True,
-                )
+    else:
+        for kwargs in work:
+            rows.append(measure_row(**kwargs))
+            print(_describe(rows[-1]), flush=True)
     header = ("preset", "conditioning", "seed", "steps", "modes", "label acc", "FD", "monitor")
     table = [header]
     for row in rows:
@@ -214,6 +289,11 @@ def main() -> None:
     for row in rows:
         if "refused" in row:
             print(f"refused {row['preset']} {row['conditioning']}: {row['refused']}")
+    failing = [r for r in rows if not green(r)]
+    print(
+        f"{len(rows) - len(failing)} of {len(rows)} rows green (10 modes; conditional rows "
+        f"label accuracy >= 0.9; or refused); load average {os.getloadavg()[0]:.1f}"
+    )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)

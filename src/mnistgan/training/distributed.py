@@ -35,6 +35,7 @@ holds the machinery:
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import inspect
 import logging
@@ -489,14 +490,27 @@ def init_distributed(
     return _context(target)
 
 
-def shutdown_distributed() -> None:
+def shutdown_distributed(*, timeout: float = 60.0) -> None:
     """Destroy the process group if one is initialised (at the end of a torchrun script).
+
+    The ranks first meet at a barrier, so none tears its connections down while another
+    still talks to it (with gloo, a rank whose peer left first can abort with "terminate
+    called without an active exception"). On gloo the barrier gives up after ``timeout``
+    seconds, so a rank whose peer died does not hang; the group is destroyed either way.
 
     Example:
         >>> shutdown_distributed()  # nothing to do in a single process
     """
-    if _group_ready():
-        dist.destroy_process_group()
+    if not _group_ready():
+        return
+    try:
+        if dist.get_backend() == "gloo":
+            dist.monitored_barrier(timeout=datetime.timedelta(seconds=timeout))
+        else:
+            dist.barrier()
+    except RuntimeError as err:  # a peer is gone: nothing left to wait for
+        logger.warning("ranks did not meet before shutting down: %s", err)
+    dist.destroy_process_group()
 
 
 def context_for(strategy: str, device: str | torch.device | None) -> DistributedContext | None:
