@@ -56,6 +56,20 @@ def test_train_passes_the_conditioning_options_to_the_config(
     assert json.loads((tmp_path / "w" / "config.json").read_text())["aux_weight"] == 5.0
 
 
+def test_train_refuses_dcgan_with_labels_before_touching_the_folder(
+    tmp_path: Path, mnist_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's `train --preset dcgan --num-classes 10 --epochs 2` is refused with one
+    line naming a combination that trains, and writes nothing."""
+    out = tmp_path / "run"
+    argv = ["train", "--preset", "dcgan", "--num-classes", "10", "--epochs", "2"]
+    assert main([*argv, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mnistgan: error: the dcgan preset does not train with labels")
+    assert "--num-classes 10" in err and err.count("\n") == 1
+    assert not out.exists()
+
+
 def test_train_runs_the_health_monitor_unless_told_not_to(
     tmp_path: Path, mnist_root: Path
 ) -> None:

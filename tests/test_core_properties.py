@@ -232,7 +232,7 @@ def test_train_step_runs_d_steps_and_g_steps_updates() -> None:
 
 def _conditional(**overrides: Any) -> GAN:
     torch.manual_seed(0)
-    gan = GAN.from_preset("dcgan", num_classes=10, **overrides)
+    gan = GAN.from_preset("default", num_classes=10, **overrides)
     # Train a step so BatchNorm's running statistics are not the identity.
     gan.train_step((torch.rand(8, 1, 28, 28), torch.randint(10, (8,))))
     return gan

@@ -396,3 +396,32 @@ def test_unknown_builder_is_refused() -> None:
     """A NetworkSpec naming no builder raises ConfigError listing the builders."""
     with pytest.raises(ConfigError, match="mlp_generator"):
         NetworkSpec("resnet_generator")
+
+
+@pytest.mark.parametrize("conditioning", ["projection", "acgan"])
+def test_dcgan_with_labels_is_refused_naming_one_that_trains(conditioning: str) -> None:
+    """The dcgan preset with labels and its own discriminator does not train (robustness
+    benchmark): get_preset and GAN.from_preset refuse it, naming the default preset."""
+    from mnistgan import GAN
+
+    for build in (get_preset, GAN.from_preset):
+        with pytest.raises(ConfigError, match="does not train with labels") as info:
+            build("dcgan", num_classes=10, conditioning=conditioning)
+        assert "get_preset('default', num_classes=10)" in str(info.value)
+    # The alternative it names builds and is conditional.
+    assert get_preset("default", num_classes=10, conditioning=conditioning).num_classes == 10
+
+
+def test_dcgan_with_labels_and_another_discriminator_is_allowed() -> None:
+    """The refusal is about dcgan's discriminator: swapping it (or dropping the labels)
+    builds, and a config loaded from a file is not refused."""
+    from mnistgan import GAN
+
+    other = get_preset("default").discriminator
+    config = get_preset("dcgan", num_classes=10, discriminator=other)
+    assert config.num_classes == 10 and config.discriminator == other
+    gan = GAN.from_preset("dcgan", num_classes=10, discriminator=other)
+    assert gan.num_classes == 10
+    assert get_preset("dcgan").num_classes is None
+    refused = dataclasses.replace(get_preset("dcgan"), num_classes=10)
+    assert GANConfig.from_dict(refused.to_dict()).num_classes == 10  # reading is not refused

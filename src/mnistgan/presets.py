@@ -43,6 +43,7 @@ __all__ = [
     "GANConfig",
     "NetworkSpec",
     "Output",
+    "check_trainable",
     "get_preset",
     "list_presets",
     "register_preset",
@@ -395,7 +396,39 @@ def get_preset(name: str, **overrides: Any) -> GANConfig:
     except KeyError:
         raise ConfigError(f"unknown preset {name!r}; known presets: {list_presets()}") from None
     config = dataclasses.replace(factory(), preset=name)
-    return config.replace(**overrides) if overrides else config
+    config = config.replace(**overrides) if overrides else config
+    check_trainable(config)
+    return config
+
+
+def check_trainable(config: GANConfig) -> None:
+    """Refuse a preset combination that ``benchmarks/robustness.py`` found not to train.
+
+    :func:`get_preset` and :meth:`GAN.from_preset <mnistgan.gan.GAN.from_preset>` call
+    it on the config they return. Today one combination is refused: the ``dcgan``
+    preset with labels (``num_classes``) and its own discriminator.
+
+    Raises:
+        ConfigError: Naming a combination that trains.
+
+    Example:
+        >>> check_trainable(get_preset("default", num_classes=10))  # trains: no error
+        >>> get_preset("dcgan", num_classes=10)
+        Traceback (most recent call last):
+        ...
+        mnistgan.errors.ConfigError: the dcgan preset does not train with labels: ...
+    """
+    if config.preset == "dcgan" and config.num_classes is not None:
+        if config.discriminator == _dcgan().discriminator:
+            raise ConfigError(
+                "the dcgan preset does not train with labels: with its discriminator "
+                "(16/32/64 channels, batch norm after every convolution) every conditional "
+                "run of the robustness benchmark (projection from three seeds, acgan) still "
+                "drew one noise image after 1,000-1,500 steps, while the same preset without "
+                "labels drew digits. For digits on demand use the default preset, "
+                "which keeps dcgan's generator: get_preset('default', num_classes=10) "
+                "(mnistgan train --num-classes 10), or give dcgan another discriminator"
+            )
 
 
 # --------------------------------------------------------------------------- presets
