@@ -134,9 +134,9 @@ class _Textbook:
             fake_logits, fake_classes = self.d(fake.detach(), y)
             loss_d = self.d_loss(real_logits, fake_logits)
             if real_classes is not None and fake_classes is not None:  # ACGAN
+                # D's classifier learns from real digits only; G is pushed to be read as y.
                 assert y_real is not None and y is not None
                 loss_d = loss_d + w * F.cross_entropy(real_classes, y_real)
-                loss_d = loss_d + w * F.cross_entropy(fake_classes, y)
             if cfg.loss == "wgan-gp":  # Gulrajani et al.: lambda E[(||grad D(x_hat)|| - 1)^2]
                 eps = torch.rand(n, 1, 1, 1)
                 x_hat = (eps * x + (1 - eps) * fake.detach()).requires_grad_(True)

@@ -47,7 +47,10 @@ def adversarial_step(model: GAN, batch: Any) -> dict[str, Tensor]:
             model, real, y_real, fake.detach(), y_fake, joint=joint
         )
         loss_d = loss.d_loss(real_logits.float(), fake_logits.float())
-        loss_d = loss_d + _aux(model, real_classes, y_real) + _aux(model, fake_classes, y_fake)
+        # ACGAN: D learns the classes from real digits only. Also asking it to read the
+        # asked label off generated images (Odena et al.) let the generator ignore labels
+        # (label accuracy 0.31 after 1,500 steps of the default; 1.00 without that term).
+        loss_d = loss_d + _aux(model, real_classes, y_real)
         if penalties:
             inputs = PenaltyInputs(
                 critic=lambda x: model.forward_d(x, y_real)[0],
