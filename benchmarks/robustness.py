@@ -185,7 +185,7 @@ def _cell(value: float | None, fmt: str) -> str:
 def _describe(row: dict[str, Any]) -> str:
     name = f"{row['preset']} {row['conditioning']} seed {row['seed']}"
     if "refused" in row:
-        return f"{name}: refused: {row['refused']}"
+        return f"{name}: refused (the message follows the table)"
     return (
         f"{name}: {row['steps']} steps in {row['seconds']:.0f} s, modes {row['modes']:.0f}, "
         f"label accuracy {_cell(row['label_accuracy'], '.3f')}, FD {row['fd']:.2f}, "
@@ -290,9 +290,9 @@ def main() -> None:
     print()
     for r in table:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-    for row in rows:
-        if "refused" in row:
-            print(f"refused {row['preset']} {row['conditioning']}: {row['refused']}")
+    refusals = {(r["preset"], r["conditioning"]): r["refused"] for r in rows if "refused" in r}
+    for (preset, conditioning), message in refusals.items():
+        print(f"refused {preset} {conditioning}: {message}")
     failing = [r for r in rows if not green(r)]
     print(
         f"{len(rows) - len(failing)} of {len(rows)} rows green (10 modes; conditional rows "
