@@ -26,8 +26,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -38,6 +36,8 @@ from mnistgan import GAN
 from mnistgan.data import InMemoryLoader, load_tensors
 from mnistgan.device import seed_everything
 from mnistgan.metrics import evaluate, format_table, memorisation, real_features
+
+from _child import call_in_child  # benchmarks/ is on the path when run as a script
 
 
 def balanced_subset(count: int, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,26 +89,6 @@ def step_cost(augment: str, *, seconds: float = 5.0) -> float:
     return min(times[True]) / min(times[False])
 
 
-def _in_a_child(args: argparse.Namespace, count: int, augment: str | None) -> Any:
-    code = (
-        "import json, sys, torch; sys.path.insert(0, sys.argv[1]); "
-        "torch.set_num_threads(1); import limited_data as l; "
-        "a = None if sys.argv[3] == 'none' else sys.argv[3]; "
-        "r = l.train_and_measure(int(sys.argv[2]), a, int(sys.argv[4]), int(sys.argv[5]), "
-        "int(sys.argv[6])); print('RESULT ' + json.dumps(r))"
-    )
-    here = os.path.dirname(os.path.abspath(__file__))
-    result = subprocess.run(
-        [sys.executable, "-c", code, here, str(count), augment or "none", str(args.steps),
-         str(args.seed), str(args.n)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    for line in result.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT ") :])
-    raise RuntimeError(f"run {count}/{augment} failed:\n{result.stderr[-3000:]}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[1000, 6000])
@@ -138,7 +118,17 @@ def main() -> None:
     runs = [(count, aug) for count in args.counts for aug in (None, *args.augment)]
     if args.jobs > 1:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(lambda run: _in_a_child(args, *run), runs))
+            results = list(
+                pool.map(
+                    lambda run: call_in_child(
+                        "limited_data",
+                        "train_and_measure",
+                        {"count": run[0], "augment": run[1], "steps": args.steps,
+                         "seed": args.seed, "n": args.n},
+                    ),
+                    runs,
+                )
+            )
     else:
         results = [train_and_measure(c, a, args.steps, args.seed, args.n) for c, a in runs]
     columns = {

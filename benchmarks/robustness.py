@@ -34,14 +34,13 @@ import functools
 import json
 import os
 import platform
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import torch
-from quality import loader_for  # benchmarks/ is on the path when run as a script
+from _child import call_in_child  # benchmarks/ is on the path when run as a script
+from quality import loader_for
 
 from mnistgan import GAN, Callback, HealthMonitor, list_presets
 from mnistgan.data import load_tensors
@@ -158,26 +157,6 @@ def measure_row(
     return row
 
 
-def _in_a_child(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """:func:`measure_row` in a fresh one-thread process (so ``--jobs`` rows run side by side)."""
-    code = (
-        "import json, sys, torch; sys.path.insert(0, sys.argv[1]); torch.set_num_threads(1); "
-        "import robustness as r; "
-        "print('RESULT ' + json.dumps(r.measure_row(**json.loads(sys.argv[2]))))"
-    )
-    here = os.path.dirname(os.path.abspath(__file__))
-    done = subprocess.run(
-        [sys.executable, "-c", code, here, json.dumps(kwargs)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    for line in done.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT ") :])
-    raise RuntimeError(f"row {kwargs} failed:\n{done.stderr[-3000:]}")
-
-
 def _cell(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
@@ -259,7 +238,7 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     if args.jobs > 1:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            for row in pool.map(_in_a_child, work):
+            for row in pool.map(lambda kw: call_in_child("robustness", "measure_row", kw), work):
                 print(_describe(row), flush=True)
                 rows.append(row)
     else:

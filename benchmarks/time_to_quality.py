@@ -37,8 +37,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,7 +47,8 @@ import torch
 from mnistgan import GAN, Callback, list_presets
 from mnistgan.device import resolve_device, seed_everything
 
-from quality import loader_for  # benchmarks/ is on the path when run as a script
+from _child import call_in_child  # benchmarks/ is on the path when run as a script
+from quality import loader_for
 
 THRESHOLDS = (2.0, 1.0)
 
@@ -109,44 +108,18 @@ class _EvaluateEvery(Callback):
 
 
 def quality_curve(
-    name: str, *, steps: int, every: int, n: int, seed: int, device: torch.device
+    name: str, *, steps: int, every: int, n: int, seed: int, device: str | torch.device
 ) -> list[tuple[int, float]]:
     """Train preset ``name`` for ``steps`` steps, with FD every ``every`` steps."""
     from mnistgan.metrics import real_features
 
+    device = resolve_device(device)
     seed_everything(seed)
     gan = GAN.from_preset(name)
     loader = loader_for(gan, seed=seed, device=device)
     callback = _EvaluateEvery(every, steps, n, real_features(device=device), device)
     gan.fit(loader, epochs=10_000, callbacks=[callback], device=device, progress=False)
     return callback.curve
-
-
-def _curve_in_a_child(name: str, args: argparse.Namespace, steps: int, every: int) -> Any:
-    """Run :func:`quality_curve` in a fresh process with one thread (for ``--jobs``)."""
-    code = (
-        "import json, sys, torch; sys.path.insert(0, sys.argv[1]); "
-        "torch.set_num_threads(int(sys.argv[7])); import time_to_quality as t; "
-        "from mnistgan.device import resolve_device; "
-        "c = t.quality_curve(sys.argv[2], steps=int(sys.argv[3]), every=int(sys.argv[4]), "
-        "n=int(sys.argv[5]), seed=int(sys.argv[6]), device=resolve_device(sys.argv[8])); "
-        "print('CURVE ' + json.dumps(c))"
-    )
-    threads = max(1, args.threads // args.jobs)
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(Path(__file__).resolve().parent), name, str(steps),
-         str(every), str(args.n), str(args.seed), str(threads), args.device],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    curve = None
-    for line in result.stdout.splitlines():
-        if line.startswith("CURVE "):
-            curve = json.loads(line[len("CURVE ") :])
-        else:
-            print(line, flush=True)
-    if curve is not None:
-        return curve
-    raise RuntimeError(f"training {name} failed:\n{result.stderr[-3000:]}")
 
 
 def first_time_below(curve: list[tuple[float, float]], threshold: float) -> float | None:
@@ -193,7 +166,14 @@ def main() -> None:
         steps = every * max(1, round(minutes / args.interval))  # a whole number of intervals
         print(f"{name}: {steps:,} steps ({minutes:.1f} min), FD every {every:,}", flush=True)
         if args.jobs > 1:
-            raw = _curve_in_a_child(name, args, steps, every)
+            raw = call_in_child(
+                "time_to_quality",
+                "quality_curve",
+                {"name": name, "steps": steps, "every": every, "n": args.n, "seed": args.seed,
+                 "device": args.device},
+                threads=max(1, args.threads // args.jobs),
+                echo=True,
+            )
         else:
             raw = quality_curve(name, steps=steps, every=every, n=args.n, seed=args.seed,
                                 device=device)  # fmt: skip

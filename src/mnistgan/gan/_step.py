@@ -43,7 +43,7 @@ def adversarial_step(model: GAN, batch: Any) -> dict[str, Tensor]:
         # A penalty that differentiates the real logits with respect to the real batch
         # alone (R1) would carry the fake half of a joint pass through its double backward.
         joint = model.joint_d_pass and not real_grad
-        (real_logits, real_classes), (fake_logits, fake_classes) = _d_real_fake(
+        (real_logits, real_classes), (fake_logits, _) = _d_real_fake(
             model, real, y_real, fake.detach(), y_fake, joint=joint
         )
         loss_d = loss.d_loss(real_logits.float(), fake_logits.float())
