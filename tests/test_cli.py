@@ -56,6 +56,18 @@ def test_train_passes_the_conditioning_options_to_the_config(
     assert json.loads((tmp_path / "w" / "config.json").read_text())["aux_weight"] == 5.0
 
 
+def test_train_r1_gamma_overrides_the_presets_penalty(tmp_path: Path, mnist_root: Path) -> None:
+    """`--r1-gamma` sets the R1 weight: 0 gives mlp the write-up's recipe, 2 adds R1 to
+    vanilla; without it the preset's own weight stays."""
+    _train(tmp_path / "a", "--preset", "mlp", "--epochs", "1", "--r1-gamma", "0")
+    _train(tmp_path / "b", "--epochs", "1", "--r1-gamma", "2")
+    _train(tmp_path / "c", "--preset", "mlp", "--epochs", "1")
+    gammas = [
+        json.loads((tmp_path / name / "config.json").read_text())["r1_gamma"] for name in "abc"
+    ]
+    assert gammas == [0.0, 2.0, 1.0]
+
+
 def test_train_refuses_dcgan_with_labels_before_touching_the_folder(
     tmp_path: Path, mnist_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

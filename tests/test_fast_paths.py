@@ -238,7 +238,8 @@ def test_joint_d_pass_matches_two_passes(preset: str, overrides: dict[str, objec
     moments, sizes = [], []
     for joint in (True, False):
         torch.manual_seed(0)
-        gan = GAN(get_preset(preset, ema_decay=None, **overrides), joint_d_pass=joint)
+        config = get_preset(preset, ema_decay=None, r1_gamma=0.0, **overrides)  # R1: 2 passes
+        gan = GAN(config, joint_d_pass=joint)
         torch.manual_seed(1)
         sizes.append(_d_batch_sizes(gan, batch))
         moments.append(_first_moments(gan.opt_g, gan.opt_d))

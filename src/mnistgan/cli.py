@@ -103,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--ema-decay", type=float, default=None, help="EMA of the generator, e.g. 0.999"
     )
     train.add_argument(
+        "--r1-gamma",
+        type=float,
+        default=None,
+        metavar="GAMMA",
+        help="R1 penalty on D's real-image gradients, e.g. 1 (default: the preset's; 0: off)",
+    )
+    train.add_argument(
         "--augment",
         default=None,
         metavar="POLICY",
@@ -475,6 +482,7 @@ def _train(args: argparse.Namespace) -> None:
         ("lr_g", args.lr_g if args.lr_g is not None else args.lr),
         ("lr_d", args.lr_d if args.lr_d is not None else args.lr),
         ("ema_decay", args.ema_decay),
+        ("r1_gamma", args.r1_gamma),
         ("num_classes", args.num_classes),
         ("conditioning", args.conditioning),
         ("aux_weight", args.aux_weight),

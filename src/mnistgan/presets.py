@@ -485,12 +485,18 @@ def _dcgan64() -> GANConfig:
 
 @register_preset("mlp")
 def _mlp() -> GANConfig:
-    """MLP generator and discriminator, Adam 2e-4, batch 64, 50 epochs."""
+    """MLP generator and discriminator, Adam 2e-4, batch 64, 50 epochs, R1 (γ = 1).
+
+    The write-up trains without R1; so trained, the robustness benchmark's runs from
+    seeds 0 and 1 ended with the discriminator winning and one image after 5,000 steps.
+    ``get_preset("mlp", r1_gamma=0)`` is the write-up's recipe.
+    """
     return GANConfig(
         generator=NetworkSpec("mlp_generator", {"hidden": (256, 512, 1024)}),
         discriminator=NetworkSpec("mlp_discriminator", {"hidden": (1024, 512, 256)}),
         batch_size=64,
         epochs=50,
+        r1_gamma=1.0,
     )
 
 

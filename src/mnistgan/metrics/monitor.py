@@ -122,8 +122,9 @@ _TRY: Final[dict[str, str]] = {
         "for acgan (--aux-weight 2), or the default preset, whose conditional form learns labels"
     ),
     "d_wins": (
-        "a lower discriminator learning rate (--lr-d 1e-4), a non-saturating or softer "
-        "loss (--loss hinge, lsgan), or a smaller discriminator"
+        "an R1 penalty on the discriminator (--r1-gamma 1), a lower discriminator "
+        "learning rate (--lr-d 1e-4), a non-saturating or softer loss (--loss hinge, "
+        "lsgan), or a smaller discriminator"
     ),
     "divergence": (
         "a lower learning rate (--lr 1e-4), Adam betas (0.5, 0.999), the gradient penalty "
