@@ -68,6 +68,29 @@ def test_train_r1_gamma_overrides_the_presets_penalty(tmp_path: Path, mnist_root
     assert gammas == [0.0, 2.0, 1.0]
 
 
+def test_train_ema_decay_sets_or_turns_off_the_presets_ema(
+    tmp_path: Path, mnist_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """vanilla with labels samples from an EMA (0.999); `--ema-decay none` turns it off,
+    a number replaces it, and a word that is neither is refused before any training."""
+    labels = ("--epochs", "1", "--num-classes", "10")
+    _train(tmp_path / "a", *labels)
+    _train(tmp_path / "b", *labels, "--ema-decay", "none")
+    _train(tmp_path / "c", *labels, "--ema-decay", "0.99")
+    _train(tmp_path / "d", "--epochs", "1")
+    decays = [
+        json.loads((tmp_path / name / "config.json").read_text())["ema_decay"] for name in "abcd"
+    ]
+    assert decays == [0.999, None, 0.99, None]
+    with pytest.raises(SystemExit) as info:
+        main([*TRAIN, "--out", str(tmp_path / "e"), "--ema-decay", "off"])
+    assert info.value.code == 2
+    assert "--ema-decay: expected a decay such as 0.999, or 'none', got 'off'" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "e").exists()
+
+
 def test_train_refuses_dcgan_with_labels_before_touching_the_folder(
     tmp_path: Path, mnist_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -158,6 +158,28 @@ def test_label_following_generator_is_not_reported(digits: tuple[Tensor, Tensor]
     )
     assert monitor.problems == []
     assert monitor.readings[-1]["label_accuracy"] > 0.9
+    assert monitor.readings[-1]["label_diversity"] > 0.2  # real digits of a class: 0.32
+
+
+def test_one_image_per_label_is_mode_collapse(digits: tuple[Tensor, Tensor]) -> None:
+    """A conditional generator that ignores its noise (one real image per asked digit:
+    right labels, ten different images) is reported as collapse within labels."""
+    images, labels = digits
+    firsts = torch.stack([images[labels == k][0] for k in range(10)])  # (10, 1, 28, 28)
+
+    class OnePerLabel(StoredImages):
+        def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+            assert y is not None
+            return self.images[y] + 0 * self.weight
+
+    monitor = HealthMonitor(every=2, n=100, warmup=0)
+    gan = _gan(OnePerLabel(firsts), num_classes=10)
+    gan.fit(_labelled(images, labels, 4), epochs=1, callbacks=[monitor], progress=False)
+    assert [p.kind for p in monitor.problems] == ["mode_collapse"]
+    assert "asked for the same label are near-identical" in monitor.problems[0].message
+    reading = monitor.readings[-1]
+    assert reading["label_accuracy"] > 0.9 and reading["modes"] == 10
+    assert reading["diversity"] > 0.3 and reading["label_diversity"] == 0.0
 
 
 @pytest.mark.parametrize("monitor_first", [True, False], ids=["monitor-first", "checkpoint-first"])

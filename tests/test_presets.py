@@ -264,6 +264,7 @@ def test_duplicate_registration_is_refused() -> None:
 def test_registration_adds_a_preset(monkeypatch: pytest.MonkeyPatch) -> None:
     """A registered function becomes a preset by name, then a second registration is refused."""
     monkeypatch.setattr(presets, "_PRESETS", dict(presets._PRESETS))  # undone after the test
+    monkeypatch.setattr(presets, "_WITH_LABELS", dict(presets._WITH_LABELS))
 
     @register_preset("test-vanilla-tiny")
     def _tiny() -> GANConfig:
@@ -274,6 +275,48 @@ def test_registration_adds_a_preset(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.latent_dim == 8 and config.preset == "test-vanilla-tiny"
     with pytest.raises(ConfigError, match="test-vanilla-tiny"):
         register_preset("test-vanilla-tiny")(_tiny)
+
+
+@pytest.mark.parametrize("name", ["infogan", "mlp", "vanilla"])
+@pytest.mark.parametrize("conditioning", ["projection", "acgan"])
+def test_reference_presets_sample_from_an_ema_with_labels(name: str, conditioning: str) -> None:
+    """With labels the reference presets get a generator EMA (robustness benchmark); the
+    caller's own value wins, and without labels the write-up's recipe is unchanged."""
+    from mnistgan import GAN
+
+    for build in (get_preset, lambda *a, **k: GAN.from_preset(*a, **k).config):
+        assert build(name).ema_decay is None
+        assert build(name, num_classes=10, conditioning=conditioning).ema_decay == 0.999
+        assert build(name, num_classes=10, ema_decay=None).ema_decay is None
+        assert build(name, num_classes=10, ema_decay=0.99).ema_decay == 0.99
+        assert build(name, num_classes=None).ema_decay is None
+    assert GAN.from_preset(name, num_classes=10).ema is not None
+    # infogan's conditional generator ignored its noise without R1; vanilla learns labels
+    # at 1e-3; neither changes their unconditional recipes.
+    labelled, plain = get_preset(name, num_classes=10), get_preset(name)
+    assert labelled.r1_gamma == (1.0 if name in ("infogan", "mlp") else 0.0)
+    assert plain.r1_gamma == (1.0 if name == "mlp" else 0.0)
+    assert labelled.lr_g == labelled.lr_d == (1e-3 if name == "vanilla" else 2e-4)
+    assert plain.lr_g == plain.lr_d == 2e-4
+
+
+def test_registration_with_labels_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``with_labels`` fields reach a conditional config of the registered preset only."""
+    monkeypatch.setattr(presets, "_PRESETS", dict(presets._PRESETS))
+    monkeypatch.setattr(presets, "_WITH_LABELS", dict(presets._WITH_LABELS))
+
+    @register_preset("test-vanilla-aux", with_labels={"aux_weight": 2.0, "lr_d": 1e-3})
+    def _aux() -> GANConfig:
+        return get_preset("vanilla")
+
+    plain = get_preset("test-vanilla-aux")
+    assert (plain.aux_weight, plain.lr_d) == (1.0, 2e-4)
+    labelled = get_preset("test-vanilla-aux", num_classes=10, conditioning="acgan", lr_d=5e-4)
+    assert (labelled.aux_weight, labelled.lr_d, labelled.num_classes) == (2.0, 5e-4, 10)
+    assert get_preset("vanilla", num_classes=10).aux_weight == 1.0  # others unchanged
+    with pytest.raises(ConfigError, match=r"with_labels of preset 'x' names unknown .*'emma'"):
+        register_preset("x", with_labels={"emma": 0.9})
+    assert "x" not in list_presets()
 
 
 # --------------------------------------------------------------------------- overrides

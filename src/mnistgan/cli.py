@@ -100,7 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-g", type=float, default=None, help="generator learning rate")
     train.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate")
     train.add_argument(
-        "--ema-decay", type=float, default=None, help="EMA of the generator, e.g. 0.999"
+        "--ema-decay",
+        type=_decay_or_none,
+        default=None,
+        help="EMA of the generator, e.g. 0.999; 'none' turns off the preset's (default: "
+        "the preset's; infogan, mlp and vanilla get 0.999 with --num-classes)",
     )
     train.add_argument(
         "--r1-gamma",
@@ -473,6 +477,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _decay_or_none(text: str) -> float | str:
+    """``--ema-decay``'s type: a float, or ``"none"`` to turn the preset's EMA off."""
+    if text.strip().lower() == "none":
+        return "none"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a decay such as 0.999, or 'none', got {text!r}"
+        ) from None
+
+
 def _train(args: argparse.Namespace) -> None:
     overrides: dict[str, Any] = {}
     for field, value in (
@@ -481,7 +497,6 @@ def _train(args: argparse.Namespace) -> None:
         ("loss", args.loss),
         ("lr_g", args.lr_g if args.lr_g is not None else args.lr),
         ("lr_d", args.lr_d if args.lr_d is not None else args.lr),
-        ("ema_decay", args.ema_decay),
         ("r1_gamma", args.r1_gamma),
         ("num_classes", args.num_classes),
         ("conditioning", args.conditioning),
@@ -489,6 +504,8 @@ def _train(args: argparse.Namespace) -> None:
     ):
         if value is not None:
             overrides[field] = value
+    if args.ema_decay is not None:
+        overrides["ema_decay"] = None if args.ema_decay == "none" else args.ema_decay
     if args.augment is not None:
         overrides["augment"] = None if args.augment.strip().lower() == "none" else args.augment
     config = get_preset(args.preset, **overrides)

@@ -46,6 +46,7 @@ __all__ = [
     "check_trainable",
     "get_preset",
     "list_presets",
+    "preset_overrides",
     "register_preset",
 ]
 
@@ -330,9 +331,12 @@ def _is_number(value: object) -> bool:
 # --------------------------------------------------------------------------- registry
 
 _PRESETS: dict[str, Callable[[], GANConfig]] = {}
+_WITH_LABELS: dict[str, dict[str, Any]] = {}
 
 
-def register_preset(name: str) -> Callable[[Callable[[], GANConfig]], Callable[[], GANConfig]]:
+def register_preset(
+    name: str, *, with_labels: Mapping[str, Any] | None = None
+) -> Callable[[Callable[[], GANConfig]], Callable[[], GANConfig]]:
     """Register a function returning a :class:`GANConfig` under ``name``.
 
     Use it as a decorator on a function of no arguments::
@@ -341,8 +345,15 @@ def register_preset(name: str) -> Callable[[Callable[[], GANConfig]], Callable[[
         def vanilla_small() -> GANConfig:
             return get_preset("vanilla").replace(latent_dim=8)
 
+    Args:
+        name: The preset's name.
+        with_labels: Config fields that a conditional run of the preset (one given
+            ``num_classes``) gets unless the caller sets them too, e.g.
+            ``{"ema_decay": 0.999}``; see :func:`get_preset`.
+
     Raises:
-        ConfigError: If ``name`` is already registered.
+        ConfigError: If ``name`` is already registered, or ``with_labels`` names a
+            field that :class:`GANConfig` does not have.
 
     Example:
         >>> register_preset("vanilla")(lambda: get_preset("mlp"))
@@ -351,12 +362,21 @@ def register_preset(name: str) -> Callable[[Callable[[], GANConfig]], Callable[[
         mnistgan.errors.ConfigError: a preset named 'vanilla' is already registered; ...
     """
 
+    fields = {f.name for f in dataclasses.fields(GANConfig)}
+    unknown = sorted(set(with_labels or {}) - fields)
+    if unknown:
+        raise ConfigError(
+            f"with_labels of preset {name!r} names unknown config field(s) {unknown}; "
+            f"valid fields are {sorted(fields)}"
+        )
+
     def decorator(fn: Callable[[], GANConfig]) -> Callable[[], GANConfig]:
         if name in _PRESETS:
             raise ConfigError(
                 f"a preset named {name!r} is already registered; choose another name"
             )
         _PRESETS[name] = fn
+        _WITH_LABELS[name] = dict(with_labels or {})
         return fn
 
     return decorator
@@ -378,15 +398,23 @@ def get_preset(name: str, **overrides: Any) -> GANConfig:
     Args:
         name: A name from :func:`list_presets`.
         **overrides: :class:`GANConfig` fields to change, e.g. ``lr_g=1e-3`` or
-            ``generator={"norm": "spectral"}``.
+            ``generator={"norm": "spectral"}``. With ``num_classes``, the preset's
+            settings for training with labels come too, under these (see
+            :func:`preset_overrides`): the reference presets ``infogan``, ``mlp`` and
+            ``vanilla`` then sample from a generator EMA, ``infogan`` adds an R1
+            penalty and ``vanilla`` trains at 1e-3.
 
     Raises:
-        ConfigError: If the name is unknown (the message lists the known ones) or
-            an override is invalid.
+        ConfigError: If the name is unknown (the message lists the known ones), an
+            override is invalid, or the combination does not train
+            (:func:`check_trainable`).
 
     Example:
         >>> get_preset("dcgan").latent_dim
         64
+        >>> labelled = get_preset("vanilla", num_classes=10)
+        >>> labelled.ema_decay, labelled.lr_g, get_preset("vanilla").ema_decay
+        (0.999, 0.001, None)
         >>> get_preset("dcgan", latent_dim=16).build_generator()(
         ...     __import__("torch").randn(2, 16)).shape
         torch.Size([2, 1, 28, 28])
@@ -396,9 +424,32 @@ def get_preset(name: str, **overrides: Any) -> GANConfig:
     except KeyError:
         raise ConfigError(f"unknown preset {name!r}; known presets: {list_presets()}") from None
     config = dataclasses.replace(factory(), preset=name)
+    overrides = preset_overrides(name, overrides)
     config = config.replace(**overrides) if overrides else config
     check_trainable(config)
     return config
+
+
+def preset_overrides(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``overrides`` with the preset's settings for training with labels added under them.
+
+    A preset registered with ``with_labels`` (see :func:`register_preset`) gets those
+    fields when ``overrides`` sets ``num_classes``; a field given in ``overrides``
+    wins. :func:`get_preset` and :meth:`GAN.from_preset
+    <mnistgan.gan.GAN.from_preset>` apply this; :meth:`GANConfig.replace` does not
+    (it changes exactly the fields it is given).
+
+    Example:
+        >>> preset_overrides("mlp", {"num_classes": 10})
+        {'ema_decay': 0.999, 'num_classes': 10}
+        >>> preset_overrides("mlp", {"num_classes": 10, "ema_decay": None})
+        {'ema_decay': None, 'num_classes': 10}
+        >>> preset_overrides("mlp", {"lr_g": 1e-3})
+        {'lr_g': 0.001}
+    """
+    if overrides.get("num_classes") is None:
+        return dict(overrides)
+    return {**_WITH_LABELS.get(name, {}), **overrides}
 
 
 def check_trainable(config: GANConfig) -> None:
@@ -434,6 +485,13 @@ def check_trainable(config: GANConfig) -> None:
 # --------------------------------------------------------------------------- presets
 
 
+_WITH_LABELS_REFERENCE = {"ema_decay": 0.999}
+"""What the reference presets get for training with labels (:func:`register_preset`):
+samples from a generator EMA. In the robustness benchmark their raw generators drew the
+asked digit in 74% to 90% of the samples at its budgets (acgan); see the
+conditional-GAN guide for the EMAs' figures."""
+
+
 @register_preset("default")
 def _default() -> GANConfig:
     """The library's default: a small 28 px DCGAN tuned to train well on a CPU.
@@ -456,9 +514,13 @@ def _default() -> GANConfig:
     )
 
 
-@register_preset("infogan")
+@register_preset("infogan", with_labels={**_WITH_LABELS_REFERENCE, "r1_gamma": 1.0})
 def _infogan() -> GANConfig:
-    """InfoGAN's MNIST networks without the latent codes (sigmoid output)."""
+    """InfoGAN's MNIST networks without the latent codes (sigmoid output).
+
+    With labels it adds an R1 penalty (γ = 1): without it the conditional generator
+    ignored its noise and drew one image per digit.
+    """
     return GANConfig(
         generator=NetworkSpec(
             "fc_conv_generator", {"fc_width": 1024, "widths": (128, 64), "bias": True}
@@ -483,7 +545,7 @@ def _dcgan64() -> GANConfig:
     )
 
 
-@register_preset("mlp")
+@register_preset("mlp", with_labels=_WITH_LABELS_REFERENCE)
 def _mlp() -> GANConfig:
     """MLP generator and discriminator, Adam 2e-4, batch 64, 50 epochs, R1 (γ = 1).
 
@@ -534,9 +596,13 @@ def _dcgan() -> GANConfig:
     )
 
 
-@register_preset("vanilla")
+@register_preset("vanilla", with_labels={**_WITH_LABELS_REFERENCE, "lr_g": 1e-3, "lr_d": 1e-3})
 def _vanilla() -> GANConfig:
-    """The smallest GAN: one hidden layer of 128 units in each network."""
+    """The smallest GAN: one hidden layer of 128 units in each network.
+
+    With labels both networks train at 1e-3: at 2e-4 its ACGAN drew the asked digit in
+    87% to 89% of its samples after the write-up's 100 epochs.
+    """
     return GANConfig(
         generator=NetworkSpec("mlp_generator", {"hidden": (128,), "act": "leaky_relu"}),
         discriminator=NetworkSpec("mlp_discriminator", {"hidden": (128,)}),

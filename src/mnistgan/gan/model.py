@@ -26,7 +26,7 @@ from ..conditioning import check_labels
 from ..device import Precision, autocast, check_precision, grad_scaler, resolve_device
 from ..errors import BatchTypeError, ConfigError, DataError
 from ..losses import GANLoss, Penalty, get_loss, r1
-from ..presets import GANConfig, check_trainable, get_preset
+from ..presets import GANConfig, check_trainable, get_preset, preset_overrides
 from ..sampling import Sampler
 from ..training.callbacks import Callback
 from ..training.distributed import Strategy, is_main_process
@@ -198,7 +198,7 @@ class GAN:
         runtime = {k: overrides.pop(k) for k in _runtime_keys() if k in overrides}
         if not isinstance(name, str):
             raise ConfigError(f"name must be a preset name (str), got {type(name).__name__}")
-        config = apply_overrides(get_preset(name), overrides)
+        config = apply_overrides(get_preset(name), preset_overrides(name, overrides))
         check_trainable(config)
         return cls(config, **runtime)
 

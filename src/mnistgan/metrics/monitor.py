@@ -12,8 +12,10 @@ its previous check. It recognises:
   pixels differ about as much as random ones do).
 * ``mode_collapse``, after ``warmup``: the samples look like digits but fall into fewer
   than ``min_modes`` classes (MNIST only); or they are near-identical (mean pixel
-  distance below ``min_diversity``; any dataset). Young runs pass through such phases
-  (the default DCGAN draws mostly 8s around step 150), hence the warmup.
+  distance below ``min_diversity``; any dataset); or, for a conditional model, the
+  samples asked for the same label are (one image per digit: the generator ignores its
+  noise). Young runs pass through such phases (the default DCGAN draws mostly 8s around
+  step 150), hence the warmup.
 * ``labels_ignored`` (conditional models, MNIST only), after ``warmup``: the classifier
   reads the asked digit in fewer than ``min_label_accuracy`` of the samples.
 * ``d_wins``, after ``warmup``: ``D(G(z))`` pinned under ``d_fake_floor`` (BCE losses),
@@ -105,7 +107,15 @@ _BACKGROUND: Final = 0.1  # pixels darker than this are background
 _MIN_BACKGROUND: Final = 0.6  # MNIST digits: >= 73% background in 98% of the test set
 _MIN_CONFIDENCE: Final = 0.5  # real digits: >= 0.9 for 98%; noise scores 1.0 anyway
 
-_LOGGED: Final = ("digits", "confidence", "modes", "label_accuracy", "diversity", "roughness")
+_LOGGED: Final = (
+    "digits",
+    "confidence",
+    "modes",
+    "label_accuracy",
+    "diversity",
+    "label_diversity",
+    "roughness",
+)
 
 _TRY: Final[dict[str, str]] = {
     "not_digits": (
@@ -190,6 +200,18 @@ def _roughness(images: Tensor) -> Tensor:
     return (dx + dy) / 2 / (2 * std + 1e-3)  # (N,)
 
 
+def _label_diversity(images: Tensor, labels: Tensor) -> float | None:
+    """Mean of :func:`_diversity` within each label that has two samples or more.
+
+    Real MNIST digits of one class: 0.23 (ones) to 0.36 (zeros), 0.32 on average. A
+    conditional generator that ignores its noise draws one image per label: near 0.
+    ``None`` when no label has two samples.
+    """
+    groups = [images[labels == label] for label in labels.unique()]
+    values = [_diversity(group) for group in groups if group.size(0) >= 2]
+    return math.fsum(values) / len(values) if values else None
+
+
 def _diversity(images: Tensor) -> float:
     """Mean pixel RMS distance between two different samples (0.36 for MNIST digits)."""
     flat = images.flatten(1).double()  # (N, H*W)
@@ -217,7 +239,9 @@ class HealthMonitor(Callback):
             ``"fashion-mnist"`` and ``"kmnist"`` get only the dataset-free ones.
         min_digit_share: ``not_digits`` below this share of digit-like samples.
         min_modes: ``mode_collapse`` below this many digit classes holding >= 2% each.
-        min_diversity: ``mode_collapse`` below this mean pixel distance (MNIST: 0.36).
+        min_diversity: ``mode_collapse`` below this mean pixel distance, over the whole
+            batch (MNIST: 0.36) or, for a conditional model, between samples asked for
+            the same label (MNIST: 0.32 on average).
         max_roughness: Samples rougher than this are noise (MNIST: about 0.1).
         min_label_accuracy: ``labels_ignored`` below this label accuracy.
         d_fake_floor: ``d_wins`` when the mean ``D(G(z))`` after the D step is below.
@@ -365,9 +389,10 @@ class HealthMonitor(Callback):
     def read(self, model: GAN) -> dict[str, float]:
         """The readings of the fixed batch and of the step logs since the previous check.
 
-        Keys: ``roughness``, ``diversity``, ``finite``; with the digit checks also
-        ``digits`` (share of digit-like samples), ``confidence``, ``modes`` and, for
-        conditional models, ``label_accuracy``; from the step logs, the means of
+        Keys: ``roughness``, ``diversity``, ``finite``, for conditional models
+        ``label_diversity`` (within each label); with the digit checks also ``digits``
+        (share of digit-like samples), ``confidence``, ``modes`` and, for conditional
+        models, ``label_accuracy``; from the step logs, the means of
         ``loss_d``, ``loss_g``, ``d_real``, ``d_fake_before`` and ``d_fake_after``.
         """
         if self._z is None:
@@ -383,6 +408,10 @@ class HealthMonitor(Callback):
         rough = _roughness(images)  # (n,)
         values["roughness"] = float(rough.median())
         values["diversity"] = _diversity(images)
+        if self._labels is not None:
+            within = _label_diversity(images, self._labels)
+            if within is not None:
+                values["label_diversity"] = within
         if self._classifier is not None:
             _, probs = self._classifier(images)  # (n, 10)
             probs = probs.cpu()
@@ -443,6 +472,13 @@ class HealthMonitor(Callback):
             found["mode_collapse"] = (
                 f"the samples are near-identical: mean pixel distance between two of them "
                 f"{v['diversity']:.3f}, below {self.min_diversity:g} (real MNIST digits: 0.36)"
+            )
+        elif warm and v.get("label_diversity", math.inf) < self.min_diversity:
+            found["mode_collapse"] = (
+                f"the samples asked for the same label are near-identical (the generator "
+                f"ignores its noise): mean pixel distance between two of them "
+                f"{v['label_diversity']:.3f}, below {self.min_diversity:g} (real MNIST "
+                f"digits of one class: 0.32 on average)"
             )
         accuracy = v.get("label_accuracy")
         if (
