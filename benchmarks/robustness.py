@@ -6,10 +6,10 @@ each seed, for the same short budget, with a :class:`mnistgan.HealthMonitor` wat
 Then :func:`mnistgan.metrics.evaluate` (the shipped classifier, against the 10k MNIST test
 images) gives, per row: modes covered (classes holding >= 1% of the samples), label
 accuracy (conditional rows: the classifier reads the asked digit), Fréchet distance, and
-the problems the monitor reported; for conditional rows the monitor's last reading adds
-the label diversity (mean pixel distance between samples asked for the same digit; real
-digits of one class: 0.32 on average), which is near 0 when the generator draws one
-image per digit. A combination the library refuses at construction is
+the problems the monitor reported; for conditional rows one more monitor check of the
+trained model adds the label diversity (mean pixel distance between samples asked for
+the same digit; real digits of one class: 0.32 on average), which is near 0 when the
+generator draws one image per digit. A combination the library refuses at construction is
 listed with the refusal's message.
 
 Each preset gets its budget from :data:`PRESET_STEPS` (:data:`STEPS`, 1,500 steps, for
