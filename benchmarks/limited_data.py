@@ -31,13 +31,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import torch
+from _child import call_in_child  # benchmarks/ is on the path when run as a script
 
 from mnistgan import GAN
 from mnistgan.data import InMemoryLoader, load_tensors
 from mnistgan.device import seed_everything
 from mnistgan.metrics import evaluate, format_table, memorisation, real_features
-
-from _child import call_in_child  # benchmarks/ is on the path when run as a script
 
 
 def balanced_subset(count: int, *, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -123,8 +122,13 @@ def main() -> None:
                     lambda run: call_in_child(
                         "limited_data",
                         "train_and_measure",
-                        {"count": run[0], "augment": run[1], "steps": args.steps,
-                         "seed": args.seed, "n": args.n},
+                        {
+                            "count": run[0],
+                            "augment": run[1],
+                            "steps": args.steps,
+                            "seed": args.seed,
+                            "n": args.n,
+                        },
                     ),
                     runs,
                 )
@@ -132,7 +136,8 @@ def main() -> None:
     else:
         results = [train_and_measure(c, a, args.steps, args.seed, args.n) for c, a in runs]
     columns = {
-        f"{count:,} images, {aug or 'plain'}": result for (count, aug), result in zip(runs, results)
+        f"{count:,} images, {aug or 'plain'}": result
+        for (count, aug), result in zip(runs, results, strict=True)
     }
     keys = ["fd", "kid", "precision", "recall", "score", "modes", "copies", "nn_distance"]
     print()

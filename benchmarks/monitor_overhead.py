@@ -28,11 +28,11 @@ import time
 from typing import Any
 
 import torch
+from quality import StepBudget  # benchmarks/ is on the path when run as a script
 
 from mnistgan import DCGAN, GAN, Callback, HealthMonitor
 from mnistgan.data import make_loader
 from mnistgan.device import seed_everything
-from quality import StepBudget  # benchmarks/ is on the path when run as a script
 
 
 class TimedMonitor(HealthMonitor):

@@ -44,6 +44,7 @@ import os
 import platform
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from typing import Any
 
 import torch
@@ -156,6 +157,7 @@ def measure_row(
         steps=run["gan"].global_step,
         seconds=run["seconds"],
         monitor=sorted({p.kind for p in run["monitor"].problems}),
+        reports=[asdict(p) for p in run["monitor"].problems],  # kind, since, step, message
         # One more check of the trained model (its fixed batch; no global random state).
         label_diversity=run["monitor"].read(run["gan"]).get("label_diversity"),
     )
@@ -199,7 +201,14 @@ def _describe(row: dict[str, Any]) -> str:
         f"modes {_cell(row['modes'], '.0f')}, "
         f"label accuracy {_cell(row['label_accuracy'], '.3f')}, "
         f"label diversity {_cell(row.get('label_diversity'), '.3f')}, FD {_fd(row)}, "
-        f"monitor: {', '.join(row['monitor']) or 'quiet'}"
+        f"monitor: {_reports(row) or 'quiet'}"
+    )
+
+
+def _reports(row: dict[str, Any]) -> str:
+    """The monitor's episodes of one row: kind, reported at (first seen at) global step."""
+    return ", ".join(
+        f"{r['kind']} at {r['step']} (seen from {r['since']})" for r in row.get("reports", [])
     )
 
 

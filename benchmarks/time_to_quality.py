@@ -43,12 +43,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from _child import call_in_child  # benchmarks/ is on the path when run as a script
+from quality import loader_for
 
 from mnistgan import GAN, Callback, list_presets
 from mnistgan.device import resolve_device, seed_everything
-
-from _child import call_in_child  # benchmarks/ is on the path when run as a script
-from quality import loader_for
 
 THRESHOLDS = (2.0, 1.0)
 
@@ -169,8 +168,14 @@ def main() -> None:
             raw = call_in_child(
                 "time_to_quality",
                 "quality_curve",
-                {"name": name, "steps": steps, "every": every, "n": args.n, "seed": args.seed,
-                 "device": args.device},
+                {
+                    "name": name,
+                    "steps": steps,
+                    "every": every,
+                    "n": args.n,
+                    "seed": args.seed,
+                    "device": args.device,
+                },
                 threads=max(1, args.threads // args.jobs),
                 echo=True,
             )
@@ -186,7 +191,9 @@ def main() -> None:
     reference_minutes = max(args.minutes, args.reference_factor * (t2 or args.minutes))
     others = names[1:]
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for name, curve in zip(others, pool.map(lambda m: curve_of(m, reference_minutes), others)):
+        for name, curve in zip(
+            others, pool.map(lambda m: curve_of(m, reference_minutes), others), strict=True
+        ):
             curves[name] = curve
     print(
         f"\nload average {os.getloadavg()[0]:.1f}; budget: {default_name} {args.minutes:.1f} min, "

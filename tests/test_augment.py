@@ -22,7 +22,7 @@ LOW = -1.0
 
 def _shifted(image: Tensor, dy: int, dx: int) -> Tensor:
     """``image`` (C, H, W) moved down by dy and right by dx, the border filled with LOW."""
-    c, h, w = image.shape
+    _, h, w = image.shape
     out = torch.full_like(image, LOW)
     src_rows = slice(max(0, -dy), min(h, h - dy))
     dst_rows = slice(max(0, dy), min(h, h + dy))
@@ -45,7 +45,7 @@ def test_translation_moves_each_image_by_a_whole_shift_within_an_eighth(
     x = _images(n, side, channels)
     y = DiffAugment("translation")(x)
     limit = max(1, int(side * 0.125 + 0.5))
-    for before, after in zip(x, y):
+    for before, after in zip(x, y, strict=True):
         matches = [
             (dy, dx)
             for dy in range(-limit, limit + 1)
@@ -67,7 +67,7 @@ def test_cutout_blanks_one_clipped_square_of_half_the_side(side: int, n: int) ->
     x = _images(n, side)
     y = DiffAugment("cutout")(x)
     half = int(side * 0.5 + 0.5)
-    for before, after in zip(x, y):
+    for before, after in zip(x, y, strict=True):
         changed = (after != before)[0]
         assert torch.all(after[0][changed] == LOW)
         rows = changed.any(dim=1).nonzero().flatten()

@@ -215,6 +215,7 @@ def test_a_hub_id_loads_from_the_local_cache_offline(folder: Path, tmp_path: Pat
 def test_push_to_hub_uploads_the_pretrained_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     """push_to_hub creates the repo and uploads config.json, weights and card (upload stubbed)."""
     import huggingface_hub  # the test extra has it: push_to_hub is tested for real
+
     calls: list[tuple[str, Any]] = []
 
     class FakeApi:

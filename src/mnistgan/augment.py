@@ -1,12 +1,12 @@
 """Differentiable augmentation of the discriminator's inputs (DiffAugment).
 
 A discriminator trained on few images comes to memorise them, and stops teaching the
-generator anything that carries over to new digits. Differentiable augmentation (Zhao et al., 2020, "Differentiable
-Augmentation for Data-Efficient GAN Training") transforms *every* image the
-discriminator sees — real and generated, in its own update and in the generator's — with
-the same random family of transformations. The transformations are differentiable, so
-the generator's gradient flows through them, and since both sides are augmented alike
-the generator is not pushed to draw augmented digits.
+generator anything that carries over to new digits. Differentiable augmentation (Zhao
+et al., 2020, "Differentiable Augmentation for Data-Efficient GAN Training") transforms
+*every* image the discriminator sees — real and generated, in its own update and in the
+generator's — with the same random family of transformations. The transformations are
+differentiable, so the generator's gradient flows through them, and since both sides are
+augmented alike the generator is not pushed to draw augmented digits.
 
 Turn it on with the config field ``augment``, a comma-separated policy. On MNIST,
 ``"translation"`` helps when the training images are few (1,000: Fréchet distance 7.9 to

@@ -469,17 +469,20 @@ def check_trainable(config: GANConfig) -> None:
         ...
         mnistgan.errors.ConfigError: the dcgan preset does not train with labels: ...
     """
-    if config.preset == "dcgan" and config.num_classes is not None:
-        if config.discriminator == _dcgan().discriminator:
-            raise ConfigError(
-                "the dcgan preset does not train with labels: with its discriminator "
-                "(16/32/64 channels, batch norm after every convolution) every conditional "
-                "run of the robustness benchmark (projection from three seeds, acgan) still "
-                "drew one noise image after 1,000-1,500 steps, while the same preset without "
-                "labels drew digits. For digits on demand use the default preset, "
-                "which keeps dcgan's generator: get_preset('default', num_classes=10) "
-                "(mnistgan train --num-classes 10), or give dcgan another discriminator"
-            )
+    if (
+        config.preset == "dcgan"
+        and config.num_classes is not None
+        and config.discriminator == _dcgan().discriminator
+    ):
+        raise ConfigError(
+            "the dcgan preset does not train with labels: with its discriminator "
+            "(16/32/64 channels, batch norm after every convolution) every conditional "
+            "run of the robustness benchmark (projection from three seeds, acgan) still "
+            "drew one noise image after 1,000-1,500 steps, while the same preset without "
+            "labels drew digits. For digits on demand use the default preset, "
+            "which keeps dcgan's generator: get_preset('default', num_classes=10) "
+            "(mnistgan train --num-classes 10), or give dcgan another discriminator"
+        )
 
 
 # --------------------------------------------------------------------------- presets
