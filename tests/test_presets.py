@@ -300,6 +300,25 @@ def test_reference_presets_sample_from_an_ema_with_labels(name: str, conditionin
     assert plain.lr_g == plain.lr_d == 2e-4
 
 
+def test_default_weighs_its_acgan_loss_lower_with_labels() -> None:
+    """The default as an ACGAN drew one image per digit from seed 0 at aux_weight 1.0
+    (robustness benchmark); with labels every entry point gives 0.3, the caller's wins."""
+    from mnistgan import DCGAN, GAN
+
+    builds = (
+        get_preset,
+        lambda *a, **k: GAN.from_preset(*a, **k).config,
+        lambda _, **k: DCGAN(**k).config,
+    )
+    for build in builds:
+        assert build("default").aux_weight == 1.0
+        assert build("default", num_classes=10, conditioning="acgan").aux_weight == 0.3
+        assert build("default", num_classes=10, aux_weight=2.0).aux_weight == 2.0
+        labelled = build("default", num_classes=10)  # projection ignores the weight
+        assert labelled.replace(aux_weight=1.0) == get_preset("default").replace(num_classes=10)
+    assert DCGAN(get_preset("default"), num_classes=10).config.aux_weight == 1.0  # as given
+
+
 def test_registration_with_labels_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """``with_labels`` fields reach a conditional config of the registered preset only."""
     monkeypatch.setattr(presets, "_PRESETS", dict(presets._PRESETS))

@@ -137,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--aux-weight",
         type=float,
         default=None,
-        help="weight of the ACGAN classifier losses (default: 1.0)",
+        help="weight of the ACGAN classifier losses (default: the preset's, 1.0; with labels "
+        "the default preset's is 0.3)",
     )
     train.add_argument(
         "--device",

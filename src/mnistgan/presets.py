@@ -402,7 +402,8 @@ def get_preset(name: str, **overrides: Any) -> GANConfig:
             settings for training with labels come too, under these (see
             :func:`preset_overrides`): the reference presets ``infogan``, ``mlp`` and
             ``vanilla`` then sample from a generator EMA, ``infogan`` adds an R1
-            penalty and ``vanilla`` trains at 1e-3.
+            penalty and ``vanilla`` trains at 1e-3; the ``default`` weighs its ACGAN
+            loss 0.3.
 
     Raises:
         ConfigError: If the name is unknown (the message lists the known ones), an
@@ -495,7 +496,7 @@ asked digit in 74% to 90% of the samples at its budgets (acgan); see the
 conditional-GAN guide for the EMAs' figures."""
 
 
-@register_preset("default")
+@register_preset("default", with_labels={"aux_weight": 0.3})
 def _default() -> GANConfig:
     """The library's default: a small 28 px DCGAN tuned to train well on a CPU.
 
@@ -503,6 +504,9 @@ def _default() -> GANConfig:
     batch norm on its first and last convolutions, Adam at 1.2e-3 for both networks,
     batch 64 and a generator EMA. Chosen by ten-minute CPU runs of the quality
     benchmark (see the presets guide).
+
+    With labels its ACGAN loss weighs 0.3 (``aux_weight``; projection ignores it): at
+    1.0 the generator from seed 0 drew one image per digit after 1,500 steps.
     """
     reference = _dcgan()
     d = reference.discriminator

@@ -871,16 +871,21 @@ class GAN:
 class DCGAN(GAN):
     """The default GAN: a small 28x28 DCGAN tuned to train well on MNIST on a CPU.
 
-    Same as ``GAN.from_preset("default", **overrides)``.
+    Same as ``GAN.from_preset("default", **overrides)``, settings for training with
+    labels included.
 
     Example:
         >>> gan = DCGAN(lr_g=1e-3)
         >>> gan.config.preset, gan.config.lr_g
         ('default', 0.001)
+        >>> DCGAN(num_classes=10, conditioning="acgan").config.aux_weight
+        0.3
     """
 
     def __init__(self, config: GANConfig | None = None, **kwargs: Any) -> None:
-        super().__init__(config if config is not None else get_preset("default"), **kwargs)
+        if config is None:
+            config, kwargs = get_preset("default"), preset_overrides("default", kwargs)
+        super().__init__(config, **kwargs)
 
 
 @functools.cache
